@@ -1,0 +1,1 @@
+//! The interactive console: terminal setup/restore and the event loop.

@@ -1,0 +1,1 @@
+//! Reads Pigsty inventories (`pigsty.yml`, v1 to v4) into a [`crate::model::Deployment`].

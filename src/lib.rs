@@ -1,0 +1,12 @@
+//! pigsty-tui: a terminal operations console for Pigsty deployments.
+//!
+//! Data flows one way: `inventory` reads the declared deployment into the
+//! `model`; `sources` poll live services and emit observations; `snapshot`
+//! merges them into one immutable picture; `ui` renders the newest snapshot.
+//! Operator intents become actions run by `tasks`.
+
+pub mod app;
+pub mod inventory;
+pub mod model;
+pub mod snapshot;
+pub mod ui;

@@ -1,0 +1,1 @@
+//! Views: one file per view; they render a model and the newest snapshot.
