@@ -9,4 +9,5 @@ pub mod app;
 pub mod inventory;
 pub mod model;
 pub mod snapshot;
+pub mod sources;
 pub mod ui;

@@ -1,0 +1,723 @@
+//! The merger's mutable state: the newest observation of every source,
+//! and how a [`Snapshot`] is derived from it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, SystemTime};
+
+use super::{
+    ClusterLive, Fact, Health, LeaderViews, MemberLive, PromInstance, ServiceObservation,
+    ServiceRouting, Snapshot, SourceStatus, Sparkline, findings,
+};
+use crate::model::{Deployment, ServiceKind};
+use crate::sources::alertmanager::Alert;
+use crate::sources::consul::ConsulService;
+use crate::sources::dcs::DcsClusterView;
+use crate::sources::haproxy::ProxyStat;
+use crate::sources::patroni::{ClusterView, HistoryEntry, MemberStatus};
+use crate::sources::probe::ProbeResult;
+use crate::sources::prometheus::{InstantResult, Metric, RangeResult, SeriesKind};
+use crate::sources::{Batch, Observation, SourceKind, SourcesConfig};
+
+/// A value with the source and time it was observed.
+#[derive(Debug, Clone)]
+struct Obs<T> {
+    value: T,
+    at: SystemTime,
+    source: String,
+}
+
+impl<T> Obs<T> {
+    fn new(value: T, at: SystemTime, source: &str) -> Self {
+        Obs {
+            value,
+            at,
+            source: source.to_string(),
+        }
+    }
+}
+
+/// What is known of one Patroni member.
+#[derive(Debug, Clone, Default)]
+struct PatroniState {
+    status: Option<Obs<MemberStatus>>,
+    cluster: Option<Obs<ClusterView>>,
+    cluster_error: Option<String>,
+    history: Option<Obs<Vec<HistoryEntry>>>,
+    /// The latest attempt failed: when, and why.
+    failing: Option<(SystemTime, String)>,
+    source: String,
+}
+
+/// Everything the merger knows; [`State::build`] derives a [`Snapshot`].
+#[derive(Debug, Clone)]
+pub struct State {
+    interval: Duration,
+    history_cap: usize,
+    instance_label: String,
+    cluster_label: String,
+    seq: u64,
+    sources: BTreeMap<String, SourceStatus>,
+    patroni: HashMap<String, PatroniState>,
+    dcs: HashMap<String, Obs<DcsClusterView>>,
+    consul_services: Option<Obs<Vec<ConsulService>>>,
+    prom: Option<Obs<BTreeMap<Metric, InstantResult>>>,
+    series: Option<Obs<BTreeMap<SeriesKind, RangeResult>>>,
+    alerts: Option<Obs<Vec<Alert>>>,
+    haproxy: BTreeMap<String, Obs<Vec<ProxyStat>>>,
+    probes: HashMap<(String, u16), Obs<ProbeResult>>,
+}
+
+impl State {
+    pub fn new(cfg: &SourcesConfig) -> Self {
+        State {
+            interval: cfg.interval,
+            history_cap: cfg.history_cap.max(1),
+            instance_label: cfg.queries.instance_label.clone(),
+            cluster_label: cfg.queries.cluster_label.clone(),
+            seq: 0,
+            sources: BTreeMap::new(),
+            patroni: HashMap::new(),
+            dcs: HashMap::new(),
+            consul_services: None,
+            prom: None,
+            series: None,
+            alerts: None,
+            haproxy: BTreeMap::new(),
+            probes: HashMap::new(),
+        }
+    }
+
+    /// Merge one batch.
+    pub fn apply(&mut self, _d: &Deployment, b: Batch) {
+        let name = b.source.name.clone();
+        let st = self
+            .sources
+            .entry(name.clone())
+            .or_insert_with(|| SourceStatus {
+                name: name.clone(),
+                kind: b.source.kind,
+                ok: false,
+                last_success: None,
+                last_attempt: None,
+                last_error: None,
+                last_error_at: None,
+                latency: None,
+                failures: 0,
+                next_in: None,
+                age_ms: None,
+            });
+        st.last_attempt = Some(b.at);
+        st.next_in = b.next_in;
+        // A watch event is not a round trip: keep the latency of the last one.
+        if !matches!(b.result, Ok(Observation::DcsEvents { .. })) {
+            st.latency = Some(b.latency);
+        }
+        match &b.result {
+            Ok(_) => {
+                st.ok = true;
+                st.failures = 0;
+                st.last_success = Some(b.at);
+            }
+            Err(e) => {
+                st.ok = false;
+                st.failures += 1;
+                st.last_error = Some(e.to_string());
+                st.last_error_at = Some(b.at);
+            }
+        }
+        let at = b.at;
+        match b.result {
+            Ok(obs) => self.apply_ok(&name, at, obs),
+            Err(e) => {
+                if b.source.kind == SourceKind::Patroni
+                    && let Some(member) = &b.source.subject
+                {
+                    let ps = self.patroni.entry(member.clone()).or_default();
+                    ps.failing = Some((at, e.to_string()));
+                    ps.cluster = None;
+                    ps.source = name;
+                }
+            }
+        }
+    }
+
+    fn apply_ok(&mut self, name: &str, at: SystemTime, obs: Observation) {
+        match obs {
+            Observation::Patroni(r) => {
+                let r = *r;
+                let ps = self.patroni.entry(r.endpoint.member.clone()).or_default();
+                ps.source = name.to_string();
+                ps.failing = None;
+                ps.status = Some(Obs::new(r.status, at, name));
+                match r.cluster {
+                    Ok(c) => {
+                        ps.cluster = Some(Obs::new(c, at, name));
+                        ps.cluster_error = None;
+                    }
+                    Err(e) => {
+                        ps.cluster = None;
+                        ps.cluster_error = Some(e.to_string());
+                    }
+                }
+                if let Some(Ok(mut h)) = r.history {
+                    let n = h.len();
+                    if n > self.history_cap {
+                        h.drain(..n - self.history_cap);
+                    }
+                    ps.history = Some(Obs::new(h, at, name));
+                }
+            }
+            Observation::Dcs {
+                clusters, services, ..
+            } => {
+                for (cluster, view) in clusters {
+                    match self.dcs.get_mut(&cluster) {
+                        // A newer view (by revision) replaces; an older one
+                        // (a watch event got there first) only confirms.
+                        Some(cur) if view.revision < cur.value.revision => cur.at = cur.at.max(at),
+                        _ => {
+                            self.dcs.insert(cluster, Obs::new(view, at, name));
+                        }
+                    }
+                }
+                if let Some(s) = services {
+                    self.consul_services = Some(Obs::new(s, at, name));
+                }
+            }
+            Observation::DcsEvents {
+                cluster,
+                prefix,
+                revision,
+                events,
+            } => {
+                let cur = self
+                    .dcs
+                    .entry(cluster)
+                    .or_insert_with(|| Obs::new(DcsClusterView::default(), at, name));
+                if revision > cur.value.revision {
+                    for (key, value) in &events {
+                        cur.value.set(&prefix, key, value.as_deref());
+                    }
+                    cur.value.revision = revision;
+                    cur.at = at;
+                    cur.source = name.to_string();
+                }
+            }
+            Observation::Prometheus(r) => {
+                let r = *r;
+                self.prom = Some(Obs::new(r.instant, at, name));
+                if let Some(range) = r.range {
+                    self.series = Some(Obs::new(range, at, name));
+                }
+            }
+            Observation::Alerts(a) => self.alerts = Some(Obs::new(a, at, name)),
+            Observation::Haproxy { ip, proxies, .. } => {
+                self.haproxy.insert(ip, Obs::new(proxies, at, name));
+            }
+            Observation::Probes { ip, results } => {
+                for r in results {
+                    self.probes
+                        .insert((ip.clone(), r.port), Obs::new(r, at, name));
+                }
+            }
+        }
+    }
+
+    fn stale_after(&self) -> Duration {
+        self.interval * 3
+    }
+
+    fn age(now: SystemTime, at: SystemTime) -> Duration {
+        now.duration_since(at).unwrap_or_default()
+    }
+
+    fn is_stale(&self, now: SystemTime, at: SystemTime) -> bool {
+        Self::age(now, at) > self.stale_after()
+    }
+
+    fn fact<T>(&self, now: SystemTime, value: T, source: &str, at: SystemTime) -> Fact<T> {
+        Fact {
+            value,
+            source: source.to_string(),
+            observed_at: at,
+            age_ms: Self::age(now, at).as_millis() as u64,
+            stale: self.is_stale(now, at),
+        }
+    }
+
+    fn obs_fact<T, U>(&self, now: SystemTime, o: &Obs<T>, value: U) -> Fact<U> {
+        self.fact(now, value, &o.source, o.at)
+    }
+
+    /// Derive the snapshot (ages and staleness as of `now`).
+    pub fn build(&mut self, d: &Deployment, now: SystemTime) -> Snapshot {
+        self.seq += 1;
+        let prom_by_ins = self.prom_by_instance(now);
+        let clusters: Vec<ClusterLive> = d
+            .clusters
+            .iter()
+            .map(|c| self.build_cluster(d, c, &prom_by_ins, now))
+            .collect();
+
+        let services = self.build_services(now);
+        let sources = self
+            .sources
+            .values()
+            .map(|s| {
+                let mut s = s.clone();
+                s.age_ms = s.last_success.map(|t| Self::age(now, t).as_millis() as u64);
+                s
+            })
+            .collect();
+        let alerts = self
+            .alerts
+            .as_ref()
+            .map(|a| a.value.clone())
+            .unwrap_or_default();
+        let consul_services = self
+            .consul_services
+            .as_ref()
+            .map(|c| c.value.clone())
+            .unwrap_or_default();
+        let mut snap = Snapshot {
+            seq: self.seq,
+            taken_at: Some(now),
+            interval: self.interval,
+            services,
+            clusters,
+            findings: Vec::new(),
+            sources,
+            alerts,
+            consul_services,
+        };
+        snap.findings = findings::detect(d, &snap);
+        snap
+    }
+
+    /// Prometheus' per-instance values, keyed by the instance label.
+    fn prom_by_instance(&self, now: SystemTime) -> HashMap<String, PromInstance> {
+        let mut out: HashMap<String, PromInstance> = HashMap::new();
+        let Some(p) = &self.prom else { return out };
+        let stale = self.is_stale(now, p.at);
+        for (metric, r) in &p.value {
+            for s in &r.samples {
+                let Some(ins) = s.labels.get(&self.instance_label) else {
+                    continue;
+                };
+                let e = out.entry(ins.clone()).or_insert_with(|| PromInstance {
+                    observed_at: Some(p.at),
+                    stale,
+                    ..Default::default()
+                });
+                let v = Some(s.value);
+                match metric {
+                    Metric::PgUp => e.pg_up = v,
+                    Metric::InRecovery => e.in_recovery = v,
+                    Metric::Status => e.status = v,
+                    Metric::LagBytes => e.lag_bytes = v,
+                    Metric::LagSeconds => e.lag_seconds = v,
+                    Metric::Up | Metric::Leader | Metric::Timeline => {}
+                }
+            }
+        }
+        out
+    }
+
+    fn build_cluster(
+        &self,
+        d: &Deployment,
+        c: &crate::model::Cluster,
+        prom_by_ins: &HashMap<String, PromInstance>,
+        now: SystemTime,
+    ) -> ClusterLive {
+        let dcs = self.dcs.get(&c.name);
+        // The /cluster view: the self-declared leader's, else the newest.
+        let views: Vec<(&String, &Obs<ClusterView>, bool)> = self
+            .patroni
+            .iter()
+            .filter_map(|(m, ps)| {
+                let claims = ps.status.as_ref().is_some_and(|s| s.value.claims_leader());
+                ps.cluster.as_ref().map(|v| (m, v, claims))
+            })
+            .filter(|(m, _, _)| {
+                c.instances.iter().any(|i| &i.name == *m) || self.member_cluster(m) == Some(&c.name)
+            })
+            .collect();
+        let cluster_view = views
+            .iter()
+            .filter(|(_, v, _)| !self.is_stale(now, v.at))
+            .max_by_key(|(m, v, claims)| (*claims, v.at, std::cmp::Reverse((*m).clone())))
+            .map(|(_, v, _)| *v);
+
+        // Member names: declared first, then seen in /cluster or the DCS.
+        let mut names: Vec<String> = c.instances.iter().map(|i| i.name.clone()).collect();
+        let mut extra: BTreeSet<String> = BTreeSet::new();
+        if let Some(v) = cluster_view {
+            extra.extend(v.value.members.iter().map(|m| m.name.clone()));
+        }
+        if let Some(v) = dcs {
+            extra.extend(v.value.members.keys().cloned());
+        }
+        for n in extra {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+
+        // Leader position for computing lag from /patroni alone.
+        let leader_pos = names.iter().find_map(|n| {
+            let s = self.patroni.get(n)?.status.as_ref()?;
+            (s.value.claims_leader()
+                && !self.is_stale(now, s.at)
+                && self.patroni[n].failing.is_none())
+            .then_some(s.value.xlog.location)
+            .flatten()
+        });
+
+        let members: Vec<MemberLive> = names
+            .iter()
+            .map(|n| self.build_member(c, n, cluster_view, dcs, prom_by_ins, leader_pos, now))
+            .collect();
+
+        // Leader views.
+        let mut leader = LeaderViews::default();
+        let claimers: Vec<&MemberLive> = members.iter().filter(|m| m.is_leader()).collect();
+        let dcs_leader = dcs.and_then(|v| v.value.leader.clone().map(|l| (l, v)));
+        if let Some(m) = claimers
+            .iter()
+            .find(|m| dcs_leader.as_ref().is_some_and(|(l, _)| *l == m.name))
+            .or(claimers.first())
+        {
+            let role = m.role.as_ref().expect("a claimer has a role");
+            leader.patroni = Some(Fact {
+                value: m.name.clone(),
+                ..role.clone()
+            });
+        }
+        if let Some((l, v)) = dcs_leader {
+            leader.dcs = Some(self.obs_fact(now, v, l));
+        }
+        if let Some(v) = cluster_view
+            && let Some(l) = v.value.leader()
+        {
+            leader.cluster_api = Some(self.obs_fact(now, v, l.name.clone()));
+        }
+        if let Some(p) = &self.prom
+            && let Some(r) = p.value.get(&Metric::Leader)
+        {
+            let leaders: BTreeSet<&String> = r
+                .samples
+                .iter()
+                .filter(|s| s.labels.get(&self.cluster_label) == Some(&c.name) && s.value >= 1.0)
+                .filter_map(|s| s.labels.get(&self.instance_label))
+                .collect();
+            if !leaders.is_empty() {
+                let v: Vec<&str> = leaders.iter().map(|s| s.as_str()).collect();
+                leader.prometheus = Some(self.obs_fact(now, p, v.join(",")));
+            }
+        }
+
+        // History: /history of the freshest member, else the DCS key.
+        let hist = names
+            .iter()
+            .filter_map(|n| self.patroni.get(n)?.history.as_ref())
+            .max_by_key(|h| (h.value.len(), h.at));
+        let (history, history_source) = match (hist, dcs) {
+            (Some(h), Some(v)) if v.value.history.len() > h.value.len() => {
+                (v.value.history.clone(), Some(v.source.clone()))
+            }
+            (Some(h), _) => (h.value.clone(), Some(h.source.clone())),
+            (None, Some(v)) if !v.value.history.is_empty() => {
+                (v.value.history.clone(), Some(v.source.clone()))
+            }
+            _ => (Vec::new(), None),
+        };
+        let mut history = history;
+        let n = history.len();
+        if n > self.history_cap {
+            history.drain(..n - self.history_cap);
+        }
+
+        // Paused: Patroni's own word, else the DCS config.
+        let paused = members
+            .iter()
+            .filter_map(|m| m.paused.clone())
+            .filter(|f| !f.stale)
+            .max_by_key(|f| (f.value, f.observed_at))
+            .or_else(|| dcs.map(|v| self.obs_fact(now, v, v.value.paused)));
+
+        let timeline = members
+            .iter()
+            .filter_map(|m| m.timeline.clone())
+            .filter(|f| !f.stale)
+            .max_by_key(|f| f.value)
+            .or_else(|| {
+                let p = self.prom.as_ref()?;
+                let s = p
+                    .value
+                    .get(&Metric::Timeline)?
+                    .samples
+                    .iter()
+                    .find(|s| s.labels.get(&self.cluster_label) == Some(&c.name))?;
+                Some(self.obs_fact(now, p, s.value as u64))
+            });
+
+        let sync_standby = match (cluster_view, dcs) {
+            (Some(v), _) => v
+                .value
+                .members
+                .iter()
+                .filter(|m| m.role == "sync_standby")
+                .map(|m| m.name.clone())
+                .collect(),
+            (None, Some(v)) => v.value.sync_standby.clone(),
+            _ => Vec::new(),
+        };
+
+        ClusterLive {
+            name: c.name.clone(),
+            leader,
+            members,
+            history,
+            history_source,
+            paused,
+            timeline,
+            sync_standby,
+            routing: self.build_routing(d, c, now),
+            sparklines: self.build_sparklines(c),
+            alerts: self
+                .alerts
+                .as_ref()
+                .map(|a| {
+                    a.value
+                        .iter()
+                        .filter(|a| {
+                            a.cls.as_deref() == Some(&c.name)
+                                || a.ins
+                                    .as_deref()
+                                    .is_some_and(|i| c.instances.iter().any(|x| x.name == i))
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The cluster a Patroni member reported (its scope), when known.
+    fn member_cluster(&self, member: &str) -> Option<&String> {
+        self.patroni
+            .get(member)?
+            .status
+            .as_ref()?
+            .value
+            .patroni
+            .scope
+            .as_ref()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_member(
+        &self,
+        c: &crate::model::Cluster,
+        name: &str,
+        cluster_view: Option<&Obs<ClusterView>>,
+        dcs: Option<&Obs<DcsClusterView>>,
+        prom_by_ins: &HashMap<String, PromInstance>,
+        leader_pos: Option<u64>,
+        now: SystemTime,
+    ) -> MemberLive {
+        let decl = c.instances.iter().find(|i| i.name == name);
+        let ps = self.patroni.get(name);
+        let cm = cluster_view.and_then(|v| v.value.members.iter().find(|m| m.name == name));
+        let dm = dcs.and_then(|v| v.value.members.get(name));
+        let mut m = MemberLive {
+            name: name.to_string(),
+            ip: decl
+                .map(|i| i.ip.clone())
+                .or_else(|| cm.and_then(|m| m.host.clone())),
+            declared: decl.is_some(),
+            dcs: dm.cloned(),
+            prometheus: prom_by_ins.get(name).cloned().unwrap_or_default(),
+            ..Default::default()
+        };
+        if let Some(ps) = ps {
+            m.cluster_error = ps.cluster_error.clone();
+            if let Some((at, err)) = &ps.failing {
+                m.reachable = Some(false);
+                m.error = Some(err.clone());
+                m.state = Some(self.fact(now, "unreachable".to_string(), &ps.source, *at));
+            } else if let Some(s) = &ps.status {
+                let st = &s.value;
+                m.reachable = Some(true);
+                let mut role = st.role();
+                if role == "replica" && cm.is_some_and(|cm| cm.role == "sync_standby") {
+                    role = "sync_standby".into();
+                }
+                m.role = Some(self.obs_fact(now, s, role));
+                m.state = Some(self.obs_fact(now, s, st.state.clone()));
+                m.timeline = st.timeline.map(|t| self.obs_fact(now, s, t));
+                m.pending_restart = Some(self.obs_fact(now, s, st.pending_restart));
+                m.paused = Some(self.obs_fact(now, s, st.pause));
+                m.wal_position = st.wal_position().map(|p| self.obs_fact(now, s, p));
+                m.replication = st.replication.clone();
+                m.dcs_last_seen = st.dcs_last_seen;
+                m.patroni_version = st.patroni.version.clone();
+                if st.claims_leader() {
+                    m.lag_bytes = Some(self.obs_fact(now, s, 0));
+                }
+            }
+        }
+        // Lag: /cluster, else from WAL positions, else Prometheus.
+        if m.lag_bytes.is_none() && m.reachable != Some(false) {
+            if let (Some(cm), Some(v)) = (cm, cluster_view)
+                && let Some(l) = cm.lag_bytes()
+            {
+                m.lag_bytes = Some(self.obs_fact(now, v, l));
+            } else if let (Some(lp), Some(ps)) = (leader_pos, ps)
+                && let Some(s) = &ps.status
+                && let Some(pos) = s.value.xlog.replayed_location
+            {
+                m.lag_bytes = Some(self.obs_fact(now, s, lp.saturating_sub(pos)));
+            }
+        }
+        if let Some(p) = &self.prom {
+            let pi = &m.prometheus;
+            if m.lag_bytes.is_none()
+                && m.reachable != Some(false)
+                && let Some(v) = pi.lag_bytes.filter(|v| v.is_finite() && *v >= 0.0)
+            {
+                m.lag_bytes = Some(self.obs_fact(now, p, v as u64));
+            }
+            if let Some(v) = pi.lag_seconds.filter(|v| v.is_finite()) {
+                m.lag_seconds = Some(self.obs_fact(now, p, v.max(0.0)));
+            } else if m.is_leader() {
+                m.lag_seconds = Some(self.obs_fact(now, p, 0.0));
+            }
+        }
+        m
+    }
+
+    fn build_routing(
+        &self,
+        d: &Deployment,
+        c: &crate::model::Cluster,
+        now: SystemTime,
+    ) -> Vec<ServiceRouting> {
+        let mut out = Vec::new();
+        for i in &c.instances {
+            let Some(h) = self.haproxy.get(&i.ip) else {
+                continue;
+            };
+            for p in &h.value {
+                let Some(svc) = p.name.strip_prefix(&format!("{}-", c.name)) else {
+                    continue;
+                };
+                let port = c
+                    .services
+                    .iter()
+                    .find(|s| s.name == svc)
+                    .map(|s| s.port)
+                    .or_else(|| {
+                        d.instance(&i.name)?
+                            .services
+                            .iter()
+                            .find(|s| {
+                                s.kind == ServiceKind::HaproxyService
+                                    && s.name.to_lowercase().ends_with(svc)
+                            })
+                            .map(|s| s.port)
+                    });
+                out.push(ServiceRouting {
+                    service: svc.to_string(),
+                    port,
+                    proxy: p.name.clone(),
+                    haproxy: i.ip.clone(),
+                    backend_status: p.backend_status.clone(),
+                    routes_to: p.routes_to().iter().map(|s| s.name.clone()).collect(),
+                    servers: p.servers.clone(),
+                    source: h.source.clone(),
+                    observed_at: h.at,
+                    stale: self.is_stale(now, h.at),
+                });
+            }
+        }
+        out
+    }
+
+    fn build_sparklines(&self, c: &crate::model::Cluster) -> Vec<Sparkline> {
+        let Some(s) = &self.series else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (kind, r) in &s.value {
+            for series in &r.series {
+                let ins = series.labels.get(&self.instance_label);
+                let in_cluster = series.labels.get(&self.cluster_label) == Some(&c.name)
+                    || ins.is_some_and(|i| c.instances.iter().any(|x| &x.name == i));
+                if let (true, Some(ins)) = (in_cluster, ins) {
+                    out.push(Sparkline {
+                        kind: *kind,
+                        instance: ins.clone(),
+                        points: series.points.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn build_services(&self, now: SystemTime) -> HashMap<(String, u16), ServiceObservation> {
+        let mut out: HashMap<(String, u16), ServiceObservation> = HashMap::new();
+        for (k, o) in &self.probes {
+            let r = &o.value;
+            out.insert(
+                k.clone(),
+                ServiceObservation {
+                    health: r.health,
+                    latency: r.latency,
+                    observed_at: Some(o.at),
+                    error: r.error.clone(),
+                    source: Some(o.source.clone()),
+                    not_probed: r.not_probed,
+                    http_status: r.http_status,
+                    stale: self.is_stale(now, o.at),
+                    ..Default::default()
+                },
+            );
+        }
+        if let Some(cs) = &self.consul_services {
+            for s in &cs.value {
+                if s.address.is_empty() || s.port == 0 {
+                    continue;
+                }
+                let e = out.entry((s.address.clone(), s.port)).or_default();
+                let h = if s.passing() {
+                    Health::Up
+                } else {
+                    Health::Down
+                };
+                // Several registrations on one port: the worst wins.
+                e.consul = Some(match e.consul {
+                    Some(Health::Down) => Health::Down,
+                    _ => h,
+                });
+            }
+        }
+        if let Some(p) = &self.prom
+            && let Some(r) = p.value.get(&Metric::Up)
+        {
+            for s in &r.samples {
+                let Some((ip, port)) = s.labels.get("instance").and_then(|i| i.rsplit_once(':'))
+                else {
+                    continue;
+                };
+                let Ok(port) = port.parse::<u16>() else {
+                    continue;
+                };
+                out.entry((ip.to_string(), port)).or_default().prometheus_up = Some(s.value >= 1.0);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,342 @@
+//! Consul's HTTP API: Patroni's keys (`/v1/kv/{ns}/{cluster}/?recurse`,
+//! watched with blocking queries `?index=N&wait=…`), and the service
+//! catalog with the health checks of every registered service, a third
+//! opinion on which service is up.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::dcs::DcsClusterView;
+use super::etcd::{b64_decode, strip_scheme};
+use super::http::{ErrorKind, Http, Response, SourceError, describe};
+
+/// A Consul endpoint: `http://127.0.0.10:8500`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsulEndpoint {
+    pub base: String,
+}
+
+impl ConsulEndpoint {
+    pub fn new(host: &str, port: u16) -> Self {
+        ConsulEndpoint {
+            base: format!("http://{host}:{port}"),
+        }
+    }
+
+    /// `consul 127.0.0.10:8500`.
+    pub fn source_name(&self) -> String {
+        format!("consul {}", strip_scheme(&self.base))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawKv {
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    modify_index: i64,
+}
+
+/// `X-Consul-Index` of an answer (0 when absent).
+pub fn consul_index(r: &Response) -> i64 {
+    r.header("x-consul-index")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Parse `/v1/kv/{prefix}?recurse` into the cluster's view. A 404 (no
+/// keys) is an empty view, not an error.
+pub fn parse_kv(
+    source: &str,
+    prefix: &str,
+    index: i64,
+    status: u16,
+    body: &[u8],
+) -> Result<DcsClusterView, SourceError> {
+    let what = "GET /v1/kv";
+    if status == 404 {
+        return Ok(DcsClusterView {
+            revision: index,
+            ..Default::default()
+        });
+    }
+    let raw: Vec<RawKv> = super::http::parse_json(source, what, body)?;
+    let mut kvs = Vec::with_capacity(raw.len());
+    let mut max_index = index;
+    for kv in raw {
+        let value = match kv.value {
+            Some(v) => b64_decode(&v).ok_or_else(|| {
+                SourceError::new(
+                    source,
+                    ErrorKind::Malformed,
+                    format!("{what}: value of {} is not base64", kv.key),
+                )
+            })?,
+            None => Vec::new(),
+        };
+        max_index = max_index.max(kv.modify_index);
+        kvs.push((kv.key, value));
+    }
+    Ok(DcsClusterView::from_kvs(
+        prefix,
+        max_index,
+        kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+    ))
+}
+
+/// One health check (`/v1/health/state/any`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthCheck {
+    pub node: String,
+    #[serde(rename = "CheckID", default)]
+    pub check_id: String,
+    #[serde(default)]
+    pub name: String,
+    /// passing | warning | critical | maintenance.
+    pub status: String,
+    #[serde(default)]
+    pub output: String,
+    #[serde(rename = "ServiceID", default)]
+    pub service_id: String,
+    #[serde(default)]
+    pub service_name: String,
+}
+
+/// One registration (`/v1/catalog/service/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CatalogEntry {
+    pub node: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(rename = "ServiceID", default)]
+    pub service_id: String,
+    #[serde(default)]
+    pub service_name: String,
+    #[serde(default)]
+    pub service_address: String,
+    #[serde(default)]
+    pub service_port: u16,
+    #[serde(default)]
+    pub service_tags: Option<Vec<String>>,
+}
+
+pub fn parse_services(
+    source: &str,
+    body: &[u8],
+) -> Result<BTreeMap<String, Vec<String>>, SourceError> {
+    let raw: BTreeMap<String, Option<Vec<String>>> =
+        super::http::parse_json(source, "GET /v1/catalog/services", body)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
+}
+
+pub fn parse_health(source: &str, body: &[u8]) -> Result<Vec<HealthCheck>, SourceError> {
+    super::http::parse_json(source, "GET /v1/health/state/any", body)
+}
+
+pub fn parse_catalog_service(source: &str, body: &[u8]) -> Result<Vec<CatalogEntry>, SourceError> {
+    super::http::parse_json(source, "GET /v1/catalog/service", body)
+}
+
+/// A registered service instance with the verdict of its checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsulService {
+    pub name: String,
+    pub id: String,
+    pub node: String,
+    /// Service address, else the node's address.
+    pub address: String,
+    pub port: u16,
+    pub tags: Vec<String>,
+    /// Worst status of its own checks and its node's checks (passing when none).
+    pub status: String,
+    pub checks: Vec<HealthCheck>,
+}
+
+impl ConsulService {
+    pub fn passing(&self) -> bool {
+        self.status == "passing"
+    }
+}
+
+fn severity(status: &str) -> u8 {
+    match status {
+        "passing" => 0,
+        "warning" => 1,
+        "maintenance" => 2,
+        _ => 3,
+    }
+}
+
+/// Join catalog entries with the checks: a service's own checks and its
+/// node's checks (like `serfHealth`) decide its status.
+pub fn join_health(entries: &[CatalogEntry], checks: &[HealthCheck]) -> Vec<ConsulService> {
+    let mut out: Vec<ConsulService> = entries
+        .iter()
+        .map(|e| {
+            let mine: Vec<HealthCheck> = checks
+                .iter()
+                .filter(|c| {
+                    c.node == e.node && (c.service_id.is_empty() || c.service_id == e.service_id)
+                })
+                .cloned()
+                .collect();
+            let status = mine
+                .iter()
+                .map(|c| c.status.as_str())
+                .max_by_key(|s| severity(s))
+                .unwrap_or("passing")
+                .to_string();
+            ConsulService {
+                name: e.service_name.clone(),
+                id: e.service_id.clone(),
+                node: e.node.clone(),
+                address: if e.service_address.is_empty() {
+                    e.address.clone()
+                } else {
+                    e.service_address.clone()
+                },
+                port: e.service_port,
+                tags: e.service_tags.clone().unwrap_or_default(),
+                status,
+                checks: mine,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.name, &a.node, &a.id).cmp(&(&b.name, &b.node, &b.id)));
+    out
+}
+
+/// GET `path` (with query) on a Consul endpoint, any status accepted.
+async fn get(http: &Http, ep: &ConsulEndpoint, path: &str) -> Result<Response, SourceError> {
+    http.get(&ep.source_name(), &format!("{}{path}", ep.base), None)
+        .await
+}
+
+/// The cluster's keys, at once (`index` 0) or as a blocking query that
+/// returns when the index moves past `index` or after `wait`.
+pub async fn kv_cluster(
+    http: &Http,
+    ep: &ConsulEndpoint,
+    prefix: &str,
+    index: i64,
+    wait: Duration,
+) -> Result<DcsClusterView, SourceError> {
+    let name = ep.source_name();
+    let url = format!("{}/v1/kv/{prefix}", ep.base);
+    let r = if index > 0 {
+        let secs = wait.as_secs().max(1);
+        let req = http.client().get(&url).query(&[
+            ("recurse", String::new()),
+            ("index", index.to_string()),
+            ("wait", format!("{secs}s")),
+        ]);
+        // Consul may add up to wait/16 of jitter; allow for it.
+        let timeout = wait + wait / 16 + http.timeout;
+        http.send(&name, &describe("GET", &url), req, timeout, false)
+            .await?
+    } else {
+        http.get(&name, &format!("{url}?recurse"), None).await?
+    };
+    let idx = consul_index(&r);
+    if r.status != 404 {
+        let _ = r.clone().require_success(&name, &describe("GET", &url))?;
+    }
+    parse_kv(&name, prefix, idx, r.status, &r.body)
+}
+
+/// The catalog and health of every registered service.
+pub async fn services(http: &Http, ep: &ConsulEndpoint) -> Result<Vec<ConsulService>, SourceError> {
+    let name = ep.source_name();
+    let (names, health) = tokio::join!(
+        get(http, ep, "/v1/catalog/services"),
+        get(http, ep, "/v1/health/state/any")
+    );
+    let names = parse_services(
+        &name,
+        &names?
+            .require_success(&name, "GET /v1/catalog/services")?
+            .body,
+    )?;
+    let health = parse_health(
+        &name,
+        &health?
+            .require_success(&name, "GET /v1/health/state/any")?
+            .body,
+    )?;
+    let name = name.as_str();
+    let lookups = names.keys().map(|svc| async move {
+        let path = format!("/v1/catalog/service/{svc}");
+        let r = get(http, ep, &path)
+            .await?
+            .require_success(name, &format!("GET {path}"))?;
+        parse_catalog_service(name, &r.body)
+    });
+    let mut entries = Vec::new();
+    for r in futures::future::join_all(lookups).await {
+        entries.extend(r?);
+    }
+    Ok(join_health(&entries, &health))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::fixture;
+
+    const SRC: &str = "consul 127.0.0.10:8500";
+
+    #[test]
+    fn kv_of_a_cluster() {
+        let v = parse_kv(SRC, "pg/pg-test/", 120, 200, &fixture("consul/kv.json")).unwrap();
+        assert_eq!(v.leader.as_deref(), Some("pg-test-1"));
+        assert_eq!(v.members.len(), 3);
+        assert_eq!(v.members["pg-test-1"].role.as_deref(), Some("master"));
+        assert!(v.revision >= 120);
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+    }
+
+    #[test]
+    fn kv_not_found_is_empty() {
+        let v = parse_kv(SRC, "pg/pg-none/", 7, 404, b"").unwrap();
+        assert_eq!(v.leader, None);
+        assert_eq!(v.revision, 7);
+    }
+
+    #[test]
+    fn kv_malformed() {
+        let e = parse_kv(SRC, "pg/pg-test/", 1, 200, b"[{\"Key\": ").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("consul 127.0.0.10:8500: malformed JSON"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn catalog_and_health() {
+        let names = parse_services(SRC, &fixture("consul/catalog-services.json")).unwrap();
+        assert!(names.contains_key("pg-test"));
+        assert_eq!(names["consul"], Vec::<String>::new());
+        let checks = parse_health(SRC, &fixture("consul/health-state.json")).unwrap();
+        let entries =
+            parse_catalog_service(SRC, &fixture("consul/catalog-service-pg-test.json")).unwrap();
+        let joined = join_health(&entries, &checks);
+        assert_eq!(joined.len(), 3);
+        let s1 = joined.iter().find(|s| s.id == "pg-test-1").unwrap();
+        assert_eq!(s1.address, "127.0.0.11");
+        assert_eq!(s1.port, 5432);
+        assert!(s1.passing(), "{s1:?}");
+        let s3 = joined.iter().find(|s| s.id == "pg-test-3").unwrap();
+        assert_eq!(s3.status, "critical");
+        assert!(!s3.checks.is_empty());
+    }
+}

@@ -1,0 +1,367 @@
+//! The one HTTP client every source shares, with bounded concurrency and
+//! per-request timeouts, and errors that name the endpoint.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use crate::model::Credentials;
+
+/// What went wrong talking to a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Could not connect (refused, unreachable, DNS).
+    Connect,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// An HTTP status that is not a success.
+    Http,
+    /// The answer is not what the API documents (malformed JSON, CSV, …).
+    Malformed,
+    /// The API answered with an error of its own (Prometheus `status: error`, …).
+    Api,
+    /// Anything else (a reset connection, a broken stream).
+    Other,
+}
+
+/// An error of one source, always naming the endpoint: its `Display` is
+/// `"{source}: {detail}"`, e.g. `patroni 127.0.0.12:8008: connection refused`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    /// The source's display name, which includes its endpoint.
+    pub source: String,
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+impl SourceError {
+    pub fn new(source: &str, kind: ErrorKind, detail: impl Into<String>) -> Self {
+        SourceError {
+            source: source.to_string(),
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// A JSON body that did not parse, with serde's position.
+    pub fn malformed_json(source: &str, what: &str, e: &serde_json::Error) -> Self {
+        let full = e.to_string();
+        // serde_json appends " at line L column C"; put the position first.
+        let reason = full
+            .rsplit_once(" at line ")
+            .map(|(r, _)| r.to_string())
+            .unwrap_or(full);
+        SourceError::new(
+            source,
+            ErrorKind::Malformed,
+            format!(
+                "malformed JSON at line {} column {} ({what}: {reason})",
+                e.line(),
+                e.column()
+            ),
+        )
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.detail)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// A complete HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Fail with `"GET /path: HTTP 503 Service Unavailable"` unless 2xx.
+    pub fn require_success(self, source: &str, what: &str) -> Result<Self, SourceError> {
+        if self.is_success() {
+            return Ok(self);
+        }
+        let reason = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        let mut detail = format!("{what}: HTTP {} {reason}", self.status);
+        let body = String::from_utf8_lossy(&self.body);
+        let body = body.trim();
+        if !body.is_empty() {
+            let cut: String = body.chars().take(160).collect();
+            detail.push_str(&format!(": {cut}"));
+        }
+        Err(SourceError::new(source, ErrorKind::Http, detail.trim_end()))
+    }
+
+    pub fn json<T: DeserializeOwned>(&self, source: &str, what: &str) -> Result<T, SourceError> {
+        parse_json(source, what, &self.body)
+    }
+}
+
+/// Parse a JSON body; errors name the source and the request.
+pub fn parse_json<T: DeserializeOwned>(
+    source: &str,
+    what: &str,
+    body: &[u8],
+) -> Result<T, SourceError> {
+    serde_json::from_slice(body).map_err(|e| SourceError::malformed_json(source, what, &e))
+}
+
+/// The HTTP client shared by all sources: one connection pool, a semaphore
+/// bounding the requests in flight, and a total timeout per request.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    limit: Arc<Semaphore>,
+    /// Default total timeout of one request (waiting for a permit included).
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for Http {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Http")
+            .field("timeout", &self.timeout)
+            .field("available", &self.limit.available_permits())
+            .finish()
+    }
+}
+
+impl Http {
+    pub fn new(connect_timeout: Duration, timeout: Duration, max_in_flight: usize) -> Self {
+        let client = reqwest::Client::builder()
+            // Never route through a proxy from the environment: every request
+            // goes straight to the deployment's own addresses.
+            .no_proxy()
+            .connect_timeout(connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(4)
+            .tcp_nodelay(true)
+            .user_agent(concat!("pigsty-tui/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a reqwest client with static settings");
+        Http {
+            client,
+            limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            timeout,
+        }
+    }
+
+    /// The underlying client, for streaming requests that must not hold a
+    /// concurrency permit (watches, blocking queries).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// A concurrency permit, for work that is not an HTTP request (TCP probes).
+    pub async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.limit
+            .acquire()
+            .await
+            .expect("semaphore is never closed")
+    }
+
+    /// GET `url`, reading the whole body, within the default timeout.
+    pub async fn get(
+        &self,
+        source: &str,
+        url: &str,
+        auth: Option<&Credentials>,
+    ) -> Result<Response, SourceError> {
+        let mut req = self.client.get(url);
+        if let Some(c) = auth {
+            req = req.basic_auth(&c.username, Some(&c.password));
+        }
+        self.send(source, &describe("GET", url), req, self.timeout, true)
+            .await
+    }
+
+    /// POST a JSON body to `url`, reading the whole answer.
+    pub async fn post_json(
+        &self,
+        source: &str,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, SourceError> {
+        let req = self.client.post(url).json(body);
+        self.send(source, &describe("POST", url), req, self.timeout, true)
+            .await
+    }
+
+    /// Send a prepared request with a total `timeout`; `bounded` takes a
+    /// concurrency permit (long polls pass `false`).
+    pub async fn send(
+        &self,
+        source: &str,
+        what: &str,
+        req: reqwest::RequestBuilder,
+        timeout: Duration,
+        bounded: bool,
+    ) -> Result<Response, SourceError> {
+        let work = async {
+            let _permit = if bounded {
+                Some(
+                    self.limit
+                        .acquire()
+                        .await
+                        .expect("semaphore is never closed"),
+                )
+            } else {
+                None
+            };
+            let resp = req.send().await.map_err(|e| from_reqwest(source, &e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| from_reqwest(source, &e))?
+                .to_vec();
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(SourceError::new(
+                source,
+                ErrorKind::Timeout,
+                format!("timed out after {} ms ({what})", timeout.as_millis()),
+            )),
+        }
+    }
+}
+
+/// `"GET /cluster"` from a method and a URL (scheme and host dropped).
+pub fn describe(method: &str, url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    let path = path.split('?').next().unwrap_or("/");
+    format!("{method} {path}")
+}
+
+/// A short, stable description of a reqwest error: "connection refused",
+/// "timed out", … (the innermost cause, without the URL reqwest adds).
+pub fn from_reqwest(source: &str, e: &reqwest::Error) -> SourceError {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_connect() {
+        ErrorKind::Connect
+    } else {
+        ErrorKind::Other
+    };
+    SourceError::new(source, kind, error_chain_text(e))
+}
+
+/// The innermost meaningful message of an error chain, with I/O errors
+/// spelled as in `io_error_text`.
+pub fn error_chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut last = e.to_string();
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io_error_text(io);
+        }
+        last = err.to_string();
+        cur = err.source();
+    }
+    last
+}
+
+/// "connection refused", "connection reset", … for an I/O error.
+pub fn io_error_text(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::ConnectionReset => "connection reset".into(),
+        K::ConnectionAborted => "connection aborted".into(),
+        K::TimedOut => "timed out".into(),
+        K::HostUnreachable => "host unreachable".into(),
+        K::NetworkUnreachable => "network unreachable".into(),
+        K::AddrNotAvailable => "address not available".into(),
+        K::UnexpectedEof => "connection closed before a complete answer".into(),
+        _ => {
+            // Drop the " (os error N)" suffix for readability.
+            let s = e.to_string();
+            match s.rsplit_once(" (os error") {
+                Some((head, _)) => head.to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_keeps_only_method_and_path() {
+        assert_eq!(
+            describe("GET", "http://127.0.0.11:8008/cluster"),
+            "GET /cluster"
+        );
+        assert_eq!(
+            describe("GET", "http://127.0.0.10:9090/api/v1/query?query=up"),
+            "GET /api/v1/query"
+        );
+        assert_eq!(describe("GET", "http://127.0.0.10:9090"), "GET /");
+    }
+
+    #[test]
+    fn malformed_json_names_source_and_position() {
+        let e = parse_json::<serde_json::Value>(
+            "prometheus http://127.0.0.10:9090",
+            "GET /api/v1/query",
+            br#"{"status":"success","#,
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.starts_with("prometheus http://127.0.0.10:9090: malformed JSON at line 1 column"),
+            "{s}"
+        );
+        assert_eq!(e.kind, ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn non_success_status_is_an_error_with_the_request() {
+        let r = Response {
+            status: 503,
+            headers: Default::default(),
+            body: b"no DCS".to_vec(),
+        };
+        let e = r
+            .require_success("patroni 127.0.0.11:8008", "GET /cluster")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "patroni 127.0.0.11:8008: GET /cluster: HTTP 503 Service Unavailable: no DCS"
+        );
+    }
+
+    #[test]
+    fn io_errors_read_plainly() {
+        let e = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(io_error_text(&e), "connection refused");
+    }
+}

@@ -1,0 +1,1128 @@
+//! Live sources: each polls (or watches) one endpoint as its own tokio task
+//! on its own interval, and sends whole observation batches over an mpsc
+//! channel to one merger task, which owns the merged state and publishes an
+//! immutable [`Snapshot`] on a `watch` channel after each merge.
+//!
+//! ```text
+//!  patroni 127.0.0.11:8008 ─┐
+//!  etcd 127.0.0.10:2379 ────┤  Batch   ┌────────┐  Arc<Snapshot>
+//!  etcd watch /pg/pg-test/ ─┼─ mpsc ──▶│ merger │── watch ──▶ UI, tests
+//!  prometheus …, probes … ──┘          └────────┘
+//! ```
+//!
+//! Every request has a timeout; a dead endpoint is retried with exponential
+//! backoff while it keeps being reported as down; nothing here runs on the
+//! UI task. [`poll_once`] runs every source once, in parallel, for the
+//! headless `status` command.
+
+pub mod alertmanager;
+pub mod consul;
+pub mod dcs;
+pub mod etcd;
+pub mod haproxy;
+pub mod http;
+pub mod patroni;
+pub mod probe;
+pub mod prometheus;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{Credentials, DcsKind, Deployment, ServiceKind, var_str};
+use crate::snapshot::{Snapshot, State};
+
+pub use http::{ErrorKind, Http, SourceError};
+
+/// Settings of the live sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcesConfig {
+    /// Poll interval of every source (`--refresh`).
+    pub interval: Duration,
+    /// Total timeout of one request (connect included).
+    pub request_timeout: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Requests in flight at once, over all sources.
+    pub max_in_flight: usize,
+    /// Longest wait between two attempts on a failing endpoint.
+    pub backoff_max: Duration,
+    /// Prometheus (or VictoriaMetrics) base URL; overrides the inventory's.
+    pub prometheus_url: Option<String>,
+    /// Alertmanager base URL; overrides the inventory's.
+    pub alertmanager_url: Option<String>,
+    pub queries: prometheus::Queries,
+    pub range: prometheus::RangeConfig,
+    /// Watch the DCS (etcd watch / Consul blocking queries) besides polling.
+    pub watch_dcs: bool,
+    /// `wait` of Consul blocking queries.
+    pub consul_wait: Duration,
+    /// Keep at most this many rows of a cluster's history.
+    pub history_cap: usize,
+    /// Which sources run.
+    pub enable: Enabled,
+}
+
+/// Switches for each kind of source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enabled {
+    pub patroni: bool,
+    pub dcs: bool,
+    pub prometheus: bool,
+    pub alertmanager: bool,
+    pub haproxy: bool,
+    pub probes: bool,
+}
+
+impl Default for Enabled {
+    fn default() -> Self {
+        Enabled {
+            patroni: true,
+            dcs: true,
+            prometheus: true,
+            alertmanager: true,
+            haproxy: true,
+            probes: true,
+        }
+    }
+}
+
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        SourcesConfig {
+            interval: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_millis(500),
+            max_in_flight: 64,
+            backoff_max: Duration::from_secs(10),
+            prometheus_url: None,
+            alertmanager_url: None,
+            queries: prometheus::Queries::default(),
+            range: prometheus::RangeConfig::default(),
+            watch_dcs: true,
+            consul_wait: Duration::from_secs(5),
+            history_cap: 64,
+            enable: Enabled::default(),
+        }
+    }
+}
+
+impl SourcesConfig {
+    /// Defaults with another poll interval.
+    pub fn with_interval(interval: Duration) -> Self {
+        SourcesConfig {
+            interval,
+            ..Default::default()
+        }
+    }
+
+    /// Delay before the next attempt after `failures` consecutive failures:
+    /// the interval, then doubling from the second failure, capped.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        if failures <= 1 {
+            return self.interval;
+        }
+        let factor = 1u32 << (failures - 1).min(16);
+        self.interval
+            .saturating_mul(factor)
+            .min(self.backoff_max.max(self.interval))
+    }
+}
+
+/// The kind of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Patroni,
+    Etcd,
+    Consul,
+    Prometheus,
+    Alertmanager,
+    Haproxy,
+    Probe,
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            SourceKind::Patroni => "patroni",
+            SourceKind::Etcd => "etcd",
+            SourceKind::Consul => "consul",
+            SourceKind::Prometheus => "prometheus",
+            SourceKind::Alertmanager => "alertmanager",
+            SourceKind::Haproxy => "haproxy",
+            SourceKind::Probe => "probe",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Which source a batch comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceId {
+    pub kind: SourceKind,
+    /// Display name with the endpoint: `patroni 127.0.0.11:8008`,
+    /// `prometheus http://127.0.0.10:9090`, `etcd watch /pg/pg-test/`, …
+    pub name: String,
+    /// What it covers: the member (patroni), node IP (probe, haproxy) or
+    /// cluster (DCS watch).
+    pub subject: Option<String>,
+}
+
+/// The typed observations of one poll of one source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observation {
+    Patroni(Box<patroni::MemberReport>),
+    /// A DCS poll: every cluster's keys, and (Consul) the service catalog.
+    Dcs {
+        kind: DcsKind,
+        clusters: Vec<(String, dcs::DcsClusterView)>,
+        services: Option<Vec<consul::ConsulService>>,
+    },
+    /// A watch delivered changed keys of one cluster (`None`: deleted).
+    DcsEvents {
+        cluster: String,
+        prefix: String,
+        revision: i64,
+        events: Vec<(String, Option<Vec<u8>>)>,
+    },
+    Prometheus(Box<prometheus::PromReport>),
+    Alerts(Vec<alertmanager::Alert>),
+    Haproxy {
+        ip: String,
+        port: u16,
+        proxies: Vec<haproxy::ProxyStat>,
+    },
+    Probes {
+        ip: String,
+        results: Vec<probe::ProbeResult>,
+    },
+}
+
+/// What a source sends to the merger after each poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub source: SourceId,
+    /// When the poll started.
+    pub at: SystemTime,
+    /// How long it took.
+    pub latency: Duration,
+    pub result: Result<Observation, SourceError>,
+    /// When the source will try again (longer while backing off).
+    pub next_in: Option<Duration>,
+}
+
+/// One source: a poller with what it needs.
+#[derive(Debug)]
+enum Poller {
+    Patroni(patroni::PatroniPoller),
+    Dcs {
+        kind: DcsKind,
+        host: String,
+        port: u16,
+        clusters: Vec<(String, String)>,
+    },
+    Prometheus(prometheus::PromPoller),
+    Alertmanager {
+        base: String,
+    },
+    Haproxy(haproxy::HaproxyPoller),
+    Probe {
+        ip: String,
+        targets: Vec<probe::ProbeTarget>,
+    },
+}
+
+impl Poller {
+    fn id(&self) -> SourceId {
+        match self {
+            Poller::Patroni(p) => SourceId {
+                kind: SourceKind::Patroni,
+                name: p.name().to_string(),
+                subject: Some(p.endpoint.member.clone()),
+            },
+            Poller::Dcs {
+                kind, host, port, ..
+            } => SourceId {
+                kind: dcs_source_kind(*kind),
+                name: format!("{kind} {host}:{port}"),
+                subject: None,
+            },
+            Poller::Prometheus(p) => SourceId {
+                kind: SourceKind::Prometheus,
+                name: p.name().to_string(),
+                subject: None,
+            },
+            Poller::Alertmanager { base } => SourceId {
+                kind: SourceKind::Alertmanager,
+                name: alertmanager::source_name(base),
+                subject: None,
+            },
+            Poller::Haproxy(p) => SourceId {
+                kind: SourceKind::Haproxy,
+                name: p.name().to_string(),
+                subject: Some(p.ip.clone()),
+            },
+            Poller::Probe { ip, .. } => SourceId {
+                kind: SourceKind::Probe,
+                name: format!("probe {ip}"),
+                subject: Some(ip.clone()),
+            },
+        }
+    }
+
+    async fn poll(&mut self, http: &Http) -> Result<Observation, SourceError> {
+        match self {
+            Poller::Patroni(p) => p.poll().await.map(|r| Observation::Patroni(Box::new(r))),
+            Poller::Dcs {
+                kind,
+                host,
+                port,
+                clusters,
+            } => poll_dcs(http, *kind, host, *port, clusters).await,
+            Poller::Prometheus(p) => p.poll().await.map(|r| Observation::Prometheus(Box::new(r))),
+            Poller::Alertmanager { base } => alertmanager::poll(http, base)
+                .await
+                .map(Observation::Alerts),
+            Poller::Haproxy(p) => p.poll().await.map(|proxies| Observation::Haproxy {
+                ip: p.ip.clone(),
+                port: p.port,
+                proxies,
+            }),
+            Poller::Probe { ip, targets } => Ok(Observation::Probes {
+                ip: ip.clone(),
+                results: probe::probe_all(http, targets, http.timeout).await,
+            }),
+        }
+    }
+
+    /// Poll once and wrap the outcome in a batch.
+    async fn batch(&mut self, http: &Http) -> Batch {
+        let at = SystemTime::now();
+        let started = Instant::now();
+        let result = self.poll(http).await;
+        Batch {
+            source: self.id(),
+            at,
+            latency: started.elapsed(),
+            result,
+            next_in: None,
+        }
+    }
+}
+
+fn dcs_source_kind(kind: DcsKind) -> SourceKind {
+    match kind {
+        DcsKind::Etcd => SourceKind::Etcd,
+        DcsKind::Consul => SourceKind::Consul,
+    }
+}
+
+async fn poll_dcs(
+    http: &Http,
+    kind: DcsKind,
+    host: &str,
+    port: u16,
+    clusters: &[(String, String)],
+) -> Result<Observation, SourceError> {
+    match kind {
+        DcsKind::Etcd => {
+            let ep = etcd::EtcdEndpoint::new(host, port);
+            let views = futures::future::join_all(clusters.iter().map(|(c, prefix)| {
+                let ep = &ep;
+                async move {
+                    etcd::range_cluster(http, ep, prefix)
+                        .await
+                        .map(|v| (c.clone(), v))
+                }
+            }))
+            .await;
+            Ok(Observation::Dcs {
+                kind,
+                clusters: views.into_iter().collect::<Result<_, _>>()?,
+                services: None,
+            })
+        }
+        DcsKind::Consul => {
+            let ep = consul::ConsulEndpoint::new(host, port);
+            let views = futures::future::join_all(clusters.iter().map(|(c, prefix)| {
+                let ep = &ep;
+                async move {
+                    consul::kv_cluster(http, ep, prefix, 0, Duration::ZERO)
+                        .await
+                        .map(|v| (c.clone(), v))
+                }
+            }));
+            let (views, services) = tokio::join!(views, consul::services(http, &ep));
+            Ok(Observation::Dcs {
+                kind,
+                clusters: views.into_iter().collect::<Result<_, _>>()?,
+                services: Some(services?),
+            })
+        }
+    }
+}
+
+/// A long-lived watch of one cluster's DCS keys.
+#[derive(Debug, Clone)]
+struct Watcher {
+    kind: DcsKind,
+    servers: Vec<(String, u16)>,
+    cluster: String,
+    prefix: String,
+}
+
+impl Watcher {
+    fn id(&self) -> SourceId {
+        SourceId {
+            kind: dcs_source_kind(self.kind),
+            name: format!("{} watch {}", self.kind, self.prefix),
+            subject: Some(self.cluster.clone()),
+        }
+    }
+}
+
+/// Every source the deployment calls for.
+struct Plan {
+    pollers: Vec<Poller>,
+    watchers: Vec<Watcher>,
+}
+
+fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
+    let mut pollers = Vec::new();
+    let mut watchers = Vec::new();
+    if cfg.enable.patroni {
+        for c in &d.clusters {
+            for i in &c.instances {
+                let ep = patroni::PatroniEndpoint {
+                    cluster: c.name.clone(),
+                    member: i.name.clone(),
+                    ip: i.ip.clone(),
+                    port: i.patroni_port(),
+                };
+                pollers.push(Poller::Patroni(patroni::PatroniPoller::new(
+                    ep,
+                    http.clone(),
+                    d.patroni_auth.clone(),
+                )));
+            }
+        }
+    }
+    if cfg.enable.dcs && !d.clusters.is_empty() {
+        let leading_slash = d.dcs.kind == DcsKind::Etcd;
+        let clusters: Vec<(String, String)> = d
+            .clusters
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    dcs::cluster_prefix(&d.dcs.namespace, &c.name, leading_slash),
+                )
+            })
+            .collect();
+        for s in &d.dcs.servers {
+            pollers.push(Poller::Dcs {
+                kind: d.dcs.kind,
+                host: s.ip.clone(),
+                port: s.port,
+                clusters: clusters.clone(),
+            });
+        }
+        if cfg.watch_dcs && !d.dcs.servers.is_empty() {
+            let servers: Vec<(String, u16)> = d
+                .dcs
+                .servers
+                .iter()
+                .map(|s| (s.ip.clone(), s.port))
+                .collect();
+            for (cluster, prefix) in clusters {
+                watchers.push(Watcher {
+                    kind: d.dcs.kind,
+                    servers: servers.clone(),
+                    cluster,
+                    prefix,
+                });
+            }
+        }
+    }
+    if cfg.enable.prometheus {
+        let base = cfg
+            .prometheus_url
+            .clone()
+            .or_else(|| d.endpoints.prometheus.as_ref().map(|e| e.url()));
+        if let Some(base) = base {
+            pollers.push(Poller::Prometheus(prometheus::PromPoller::new(
+                &base,
+                http.clone(),
+                cfg.queries.clone(),
+                cfg.range,
+            )));
+        }
+    }
+    if cfg.enable.alertmanager {
+        let base = cfg
+            .alertmanager_url
+            .clone()
+            .or_else(|| d.endpoints.alertmanager.as_ref().map(|e| e.url()));
+        if let Some(base) = base {
+            pollers.push(Poller::Alertmanager {
+                base: base.trim_end_matches('/').to_string(),
+            });
+        }
+    }
+    if cfg.enable.haproxy {
+        for i in d.instances() {
+            if let Some(port) = i.port_of(ServiceKind::HaproxyAdmin) {
+                let auth = match (
+                    var_str(&i.vars, "haproxy_admin_username"),
+                    var_str(&i.vars, "haproxy_admin_password"),
+                ) {
+                    (Some(u), Some(p)) => Some(Credentials {
+                        username: u.into_owned(),
+                        password: p.into_owned(),
+                    }),
+                    _ => None,
+                };
+                pollers.push(Poller::Haproxy(haproxy::HaproxyPoller::new(
+                    &i.ip,
+                    port,
+                    http.clone(),
+                    auth,
+                )));
+            }
+        }
+    }
+    if cfg.enable.probes {
+        for ip in d.node_ips() {
+            let targets = probe_targets(d, ip);
+            if !targets.is_empty() {
+                pollers.push(Poller::Probe {
+                    ip: ip.to_string(),
+                    targets,
+                });
+            }
+        }
+    }
+    Plan { pollers, watchers }
+}
+
+/// Every service of the node, plus its cluster's HAProxy service ports.
+pub fn probe_targets(d: &Deployment, ip: &str) -> Vec<probe::ProbeTarget> {
+    let Some(node) = d.node(ip) else {
+        return Vec::new();
+    };
+    let mut out: Vec<probe::ProbeTarget> = Vec::new();
+    let mut push = |t: probe::ProbeTarget| {
+        if !out.iter().any(|o| o.port == t.port && o.proto == t.proto) {
+            out.push(t);
+        }
+    };
+    for s in node.services() {
+        push(probe::ProbeTarget {
+            name: s.name.clone(),
+            ip: ip.to_string(),
+            port: s.port,
+            proto: s.proto,
+            http_health: s.http_health.clone(),
+        });
+    }
+    if let Some(inst) = node.instance
+        && let Some(c) = d.cluster(&inst.cluster)
+    {
+        for s in &c.services {
+            push(probe::ProbeTarget {
+                name: format!("{}-{}", c.name, s.name),
+                ip: ip.to_string(),
+                port: s.port,
+                proto: crate::model::Proto::Tcp,
+                http_health: None,
+            });
+        }
+    }
+    out
+}
+
+fn shared_http(cfg: &SourcesConfig) -> Http {
+    Http::new(cfg.connect_timeout, cfg.request_timeout, cfg.max_in_flight)
+}
+
+/// Poll every source once, in parallel, and merge: for the headless
+/// `status` command. Takes about as long as the slowest request (each is
+/// bounded by `cfg.request_timeout`). DCS watches are not started.
+pub async fn poll_once(deployment: Arc<Deployment>, cfg: SourcesConfig) -> Snapshot {
+    let http = shared_http(&cfg);
+    let Plan { mut pollers, .. } = plan(&deployment, &cfg, &http);
+    let batches = futures::future::join_all(pollers.iter_mut().map(|p| p.batch(&http))).await;
+    let mut state = State::new(&cfg);
+    for b in batches {
+        state.apply(&deployment, b);
+    }
+    state.build(&deployment, SystemTime::now())
+}
+
+/// Start every source and the merger; returns the channel on which each
+/// merged snapshot is published. Everything stops when `cancel` fires.
+/// Must be called within a tokio runtime.
+pub fn spawn(
+    deployment: Arc<Deployment>,
+    cfg: SourcesConfig,
+    cancel: CancellationToken,
+) -> watch::Receiver<Arc<Snapshot>> {
+    spawn_with_handles(deployment, cfg, cancel).0
+}
+
+/// [`spawn`], also returning the tasks' handles (to await their end).
+pub fn spawn_with_handles(
+    deployment: Arc<Deployment>,
+    cfg: SourcesConfig,
+    cancel: CancellationToken,
+) -> (
+    watch::Receiver<Arc<Snapshot>>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    let http = shared_http(&cfg);
+    let plan = plan(&deployment, &cfg, &http);
+    let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::empty()));
+    let (tx, rx) = mpsc::channel::<Batch>(256);
+    let cfg = Arc::new(cfg);
+    let mut handles = Vec::new();
+    for p in plan.pollers {
+        handles.push(tokio::spawn(run_poller(
+            p,
+            http.clone(),
+            cfg.clone(),
+            tx.clone(),
+            cancel.clone(),
+        )));
+    }
+    for w in plan.watchers {
+        let task = match w.kind {
+            DcsKind::Etcd => tokio::spawn(run_etcd_watch(
+                w,
+                http.clone(),
+                cfg.clone(),
+                tx.clone(),
+                cancel.clone(),
+            )),
+            DcsKind::Consul => tokio::spawn(run_consul_watch(
+                w,
+                http.clone(),
+                cfg.clone(),
+                tx.clone(),
+                cancel.clone(),
+            )),
+        };
+        handles.push(task);
+    }
+    drop(tx);
+    handles.push(tokio::spawn(run_merger(
+        deployment, cfg, rx, snap_tx, cancel,
+    )));
+    (snap_rx, handles)
+}
+
+/// Sleep until `deadline` unless cancelled; false when cancelled.
+async fn sleep_until(deadline: tokio::time::Instant, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep_until(deadline) => true,
+    }
+}
+
+async fn run_poller(
+    mut p: Poller,
+    http: Http,
+    cfg: Arc<SourcesConfig>,
+    tx: mpsc::Sender<Batch>,
+    cancel: CancellationToken,
+) {
+    let mut failures = 0u32;
+    loop {
+        let started = tokio::time::Instant::now();
+        let mut batch = tokio::select! {
+            _ = cancel.cancelled() => return,
+            b = p.batch(&http) => b,
+        };
+        failures = if batch.result.is_ok() {
+            0
+        } else {
+            failures + 1
+        };
+        let delay = cfg.backoff(failures);
+        batch.next_in = Some(delay);
+        if tx.send(batch).await.is_err() {
+            return;
+        }
+        if !sleep_until(started + delay, &cancel).await {
+            return;
+        }
+    }
+}
+
+async fn send_error(
+    tx: &mpsc::Sender<Batch>,
+    id: &SourceId,
+    at: SystemTime,
+    e: SourceError,
+    next: Duration,
+) -> bool {
+    tx.send(Batch {
+        source: id.clone(),
+        at,
+        latency: at.elapsed().unwrap_or_default(),
+        result: Err(e),
+        next_in: Some(next),
+    })
+    .await
+    .is_ok()
+}
+
+/// Watch one cluster's keys in etcd: a range for the current state and its
+/// revision, then `POST /v3/watch` from the next revision, forwarding every
+/// event; on any failure report it, back off, and start over (next server).
+async fn run_etcd_watch(
+    w: Watcher,
+    http: Http,
+    cfg: Arc<SourcesConfig>,
+    tx: mpsc::Sender<Batch>,
+    cancel: CancellationToken,
+) {
+    let id = w.id();
+    let mut failures = 0u32;
+    let mut server = 0usize;
+    loop {
+        let (host, port) = &w.servers[server % w.servers.len()];
+        let ep = etcd::EtcdEndpoint::new(host, *port);
+        let at = SystemTime::now();
+        let started = Instant::now();
+        let err = match etcd_watch_once(
+            &w,
+            &ep,
+            &http,
+            &id,
+            &tx,
+            &cancel,
+            at,
+            started,
+            &mut failures,
+        )
+        .await
+        {
+            WatchEnd::Cancelled => return,
+            WatchEnd::Failed(e) => e,
+        };
+        failures += 1;
+        server += 1;
+        let delay = cfg.backoff(failures);
+        if !send_error(&tx, &id, at, err, delay).await {
+            return;
+        }
+        if !sleep_until(tokio::time::Instant::now() + delay, &cancel).await {
+            return;
+        }
+    }
+}
+
+enum WatchEnd {
+    Cancelled,
+    Failed(SourceError),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn etcd_watch_once(
+    w: &Watcher,
+    ep: &etcd::EtcdEndpoint,
+    http: &Http,
+    id: &SourceId,
+    tx: &mpsc::Sender<Batch>,
+    cancel: &CancellationToken,
+    at: SystemTime,
+    started: Instant,
+    failures: &mut u32,
+) -> WatchEnd {
+    let name = ep.source_name();
+    let fail = |detail: String, kind: ErrorKind| {
+        WatchEnd::Failed(SourceError::new(
+            &name,
+            kind,
+            format!("watch {}: {detail}", w.prefix),
+        ))
+    };
+    // 1. The current state, and the revision to watch from.
+    let view = tokio::select! {
+        _ = cancel.cancelled() => return WatchEnd::Cancelled,
+        v = etcd::range_cluster(http, ep, &w.prefix) => v,
+    };
+    let view = match view {
+        Ok(v) => v,
+        Err(e) => return WatchEnd::Failed(e),
+    };
+    let revision = view.revision;
+    let first = Batch {
+        source: id.clone(),
+        at,
+        latency: started.elapsed(),
+        result: Ok(Observation::Dcs {
+            kind: DcsKind::Etcd,
+            clusters: vec![(w.cluster.clone(), view)],
+            services: None,
+        }),
+        next_in: None,
+    };
+    if tx.send(first).await.is_err() {
+        return WatchEnd::Cancelled;
+    }
+    // 2. The watch stream (no total timeout: it lasts; connect is bounded).
+    let url = format!("{}/v3/watch", ep.base);
+    let req = http
+        .client()
+        .post(&url)
+        .json(&etcd::watch_request(&w.prefix, revision + 1));
+    let resp = tokio::select! {
+        _ = cancel.cancelled() => return WatchEnd::Cancelled,
+        r = tokio::time::timeout(http.timeout, req.send()) => r,
+    };
+    let mut resp = match resp {
+        Err(_) => {
+            return fail(
+                format!("no answer within {} ms", http.timeout.as_millis()),
+                ErrorKind::Timeout,
+            );
+        }
+        Ok(Err(e)) => {
+            let e = http::from_reqwest(&name, &e);
+            return fail(e.detail, e.kind);
+        }
+        Ok(Ok(r)) if !r.status().is_success() => {
+            return fail(format!("HTTP {}", r.status()), ErrorKind::Http);
+        }
+        Ok(Ok(r)) => r,
+    };
+    let mut split = etcd::JsonObjects::new();
+    loop {
+        let chunk = tokio::select! {
+            _ = cancel.cancelled() => return WatchEnd::Cancelled,
+            c = resp.chunk() => c,
+        };
+        let bytes = match chunk {
+            Ok(Some(b)) => b,
+            Ok(None) => return fail("stream closed".into(), ErrorKind::Other),
+            Err(e) => {
+                let e = http::from_reqwest(&name, &e);
+                return fail(e.detail, ErrorKind::Other);
+            }
+        };
+        let objects = match split.push(&bytes) {
+            Ok(o) => o,
+            Err(e) => return fail(e, ErrorKind::Malformed),
+        };
+        for obj in objects {
+            let at = SystemTime::now();
+            match etcd::parse_watch_message(&name, &obj) {
+                Err(e) => return WatchEnd::Failed(e),
+                Ok(etcd::WatchMessage::Created { .. }) => *failures = 0,
+                Ok(etcd::WatchMessage::Progress { .. }) => {}
+                Ok(etcd::WatchMessage::Canceled {
+                    reason,
+                    compact_revision,
+                }) => {
+                    return fail(
+                        format!("canceled by etcd (compacted at {compact_revision}) {reason}"),
+                        ErrorKind::Api,
+                    );
+                }
+                Ok(etcd::WatchMessage::Events { revision, events }) => {
+                    let events = events
+                        .into_iter()
+                        .map(|e| {
+                            let v = (e.kind == etcd::EventKind::Put).then_some(e.kv.value);
+                            (e.kv.key, v)
+                        })
+                        .collect();
+                    let b = Batch {
+                        source: id.clone(),
+                        at,
+                        latency: Duration::ZERO,
+                        result: Ok(Observation::DcsEvents {
+                            cluster: w.cluster.clone(),
+                            prefix: w.prefix.clone(),
+                            revision,
+                            events,
+                        }),
+                        next_in: None,
+                    };
+                    if tx.send(b).await.is_err() {
+                        return WatchEnd::Cancelled;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Watch one cluster's keys in Consul with blocking queries.
+async fn run_consul_watch(
+    w: Watcher,
+    http: Http,
+    cfg: Arc<SourcesConfig>,
+    tx: mpsc::Sender<Batch>,
+    cancel: CancellationToken,
+) {
+    let id = w.id();
+    let mut failures = 0u32;
+    let mut server = 0usize;
+    let mut index = 0i64;
+    loop {
+        let (host, port) = &w.servers[server % w.servers.len()];
+        let ep = consul::ConsulEndpoint::new(host, *port);
+        let at = SystemTime::now();
+        let started = Instant::now();
+        let r = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = consul::kv_cluster(&http, &ep, &w.prefix, index, cfg.consul_wait) => r,
+        };
+        match r {
+            Ok(view) => {
+                failures = 0;
+                let new_index = view.revision;
+                let changed = new_index != index;
+                // An index going backwards means Consul reset: start over.
+                index = if new_index < index { 0 } else { new_index };
+                let b = Batch {
+                    source: id.clone(),
+                    at,
+                    latency: started.elapsed(),
+                    result: Ok(Observation::Dcs {
+                        kind: DcsKind::Consul,
+                        clusters: vec![(w.cluster.clone(), view)],
+                        services: None,
+                    }),
+                    next_in: None,
+                };
+                if tx.send(b).await.is_err() {
+                    return;
+                }
+                // Never spin: without a usable index, wait an interval.
+                if (index == 0 || !changed)
+                    && started.elapsed() < cfg.interval / 4
+                    && !sleep_until(tokio::time::Instant::now() + cfg.interval, &cancel).await
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                server += 1;
+                index = 0;
+                let delay = cfg.backoff(failures);
+                if !send_error(&tx, &id, at, e, delay).await {
+                    return;
+                }
+                if !sleep_until(tokio::time::Instant::now() + delay, &cancel).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The merger: applies batches as they come (draining what is queued),
+/// publishes after each merge, and re-publishes every interval so ages and
+/// staleness stay current.
+async fn run_merger(
+    deployment: Arc<Deployment>,
+    cfg: Arc<SourcesConfig>,
+    mut rx: mpsc::Receiver<Batch>,
+    out: watch::Sender<Arc<Snapshot>>,
+    cancel: CancellationToken,
+) {
+    let mut state = State::new(&cfg);
+    let mut tick = tokio::time::interval(cfg.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            b = rx.recv() => {
+                let Some(b) = b else { return };
+                state.apply(&deployment, b);
+                while let Ok(b) = rx.try_recv() {
+                    state.apply(&deployment, b);
+                }
+            }
+            _ = tick.tick() => {}
+        }
+        out.send_replace(Arc::new(state.build(&deployment, SystemTime::now())));
+    }
+}
+
+/// Read a recorded fixture under `tests/fixtures/sources/`.
+#[cfg(test)]
+pub(crate) fn fixture(path: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sources")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A deployment like the local sandbox: meta 127.0.0.10 and pg-test on
+/// 127.0.0.11..13 (built by hand so unit tests need no inventory file).
+#[cfg(test)]
+pub(crate) fn test_deployment(dcs: DcsKind) -> Deployment {
+    use crate::model::*;
+    let ssh = |ip: &str| SshTarget {
+        host: ip.into(),
+        port: None,
+        user: None,
+        key_file: None,
+    };
+    let (dcs_name, dcs_port, dcs_kind) = match dcs {
+        DcsKind::Etcd => ("etcd", 2379, ServiceKind::Etcd),
+        DcsKind::Consul => ("consul", 8500, ServiceKind::ConsulServer),
+    };
+    let meta = InfraNode {
+        ip: "127.0.0.10".into(),
+        name: "meta".into(),
+        seq: 1,
+        services: vec![
+            Service::new(ServiceKind::Prometheus, "Prometheus", 9090, "metrics")
+                .with_health("/-/healthy"),
+            Service::new(ServiceKind::Alertmanager, "Alertmanager", 9093, "alerts"),
+            Service::new(dcs_kind, dcs_name, dcs_port, "dcs"),
+            Service::new(ServiceKind::Ntp, "NTP", 123, "time").udp(),
+        ],
+        ssh: ssh("127.0.0.10"),
+        vars: Default::default(),
+    };
+    let inst = |seq: u32, role: DeclaredRole| Instance {
+        name: format!("pg-test-{seq}"),
+        cluster: "pg-test".into(),
+        ip: format!("127.0.0.1{seq}"),
+        seq,
+        role,
+        offline_query: false,
+        upstream: None,
+        nodename: None,
+        services: vec![
+            Service::new(ServiceKind::Postgres, "Postgres", 5432, "db"),
+            Service::new(ServiceKind::Pgbouncer, "Pgbouncer", 6432, "pool"),
+            Service::new(ServiceKind::Patroni, "Patroni", 8008, "ha"),
+            Service::new(ServiceKind::HaproxyService, "Haproxy Primary", 5433, "rw"),
+            Service::new(ServiceKind::HaproxyService, "Haproxy Replica", 5434, "ro"),
+            Service::new(ServiceKind::HaproxyAdmin, "Haproxy Admin", 9101, "stats"),
+        ],
+        ssh: ssh(&format!("127.0.0.1{seq}")),
+        vars: Default::default(),
+    };
+    let svc = |name: &str, port: u16, check: &str| ClusterService {
+        name: name.into(),
+        port,
+        dest: "pgbouncer".into(),
+        check: Some(check.into()),
+        selector: None,
+    };
+    Deployment {
+        name: "local".into(),
+        source: "inventory/local.yml".into(),
+        generation: Generation::V3,
+        version: None,
+        dcs: Dcs {
+            kind: dcs,
+            servers: vec![DcsServer {
+                name: "meta".into(),
+                ip: "127.0.0.10".into(),
+                port: dcs_port,
+            }],
+            namespace: "/pg".into(),
+        },
+        infra: vec![meta],
+        clusters: vec![Cluster {
+            name: "pg-test".into(),
+            instances: vec![
+                inst(1, DeclaredRole::Primary),
+                inst(2, DeclaredRole::Replica),
+                inst(3, DeclaredRole::Replica),
+            ],
+            services: vec![
+                svc("primary", 5433, "/primary"),
+                svc("replica", 5434, "/read-only"),
+            ],
+        }],
+        endpoints: InfraEndpoints {
+            prometheus: Some(Endpoint {
+                host: "127.0.0.10".into(),
+                port: 9090,
+            }),
+            alertmanager: Some(Endpoint {
+                host: "127.0.0.10".into(),
+                port: 9093,
+            }),
+            grafana: None,
+        },
+        patroni_auth: Some(Credentials {
+            username: "postgres".into(),
+            password: "Patroni.API".into(),
+        }),
+        warnings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_covers_every_source() {
+        let d = test_deployment(DcsKind::Etcd);
+        let cfg = SourcesConfig::default();
+        let http = shared_http(&cfg);
+        let p = plan(&d, &cfg, &http);
+        let names: Vec<String> = p.pollers.iter().map(|p| p.id().name).collect();
+        for n in [
+            "patroni 127.0.0.11:8008",
+            "patroni 127.0.0.13:8008",
+            "etcd 127.0.0.10:2379",
+            "prometheus http://127.0.0.10:9090",
+            "alertmanager http://127.0.0.10:9093",
+            "haproxy 127.0.0.12:9101",
+            "probe 127.0.0.10",
+            "probe 127.0.0.13",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+        }
+        assert_eq!(p.watchers.len(), 1);
+        assert_eq!(p.watchers[0].id().name, "etcd watch /pg/pg-test/");
+        let d = test_deployment(DcsKind::Consul);
+        let p = plan(&d, &cfg, &http);
+        assert_eq!(p.watchers[0].prefix, "pg/pg-test/");
+        assert!(
+            p.pollers
+                .iter()
+                .any(|p| p.id().name == "consul 127.0.0.10:8500")
+        );
+    }
+
+    #[test]
+    fn probe_targets_include_cluster_services_once() {
+        let d = test_deployment(DcsKind::Etcd);
+        let t = probe_targets(&d, "127.0.0.11");
+        let ports: Vec<u16> = t.iter().map(|t| t.port).collect();
+        assert_eq!(ports, [5432, 6432, 8008, 5433, 5434, 9101]);
+        let meta = probe_targets(&d, "127.0.0.10");
+        assert!(meta.iter().any(|t| t.proto == crate::model::Proto::Udp));
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let cfg = SourcesConfig::default();
+        assert_eq!(cfg.backoff(0), Duration::from_secs(2));
+        assert_eq!(cfg.backoff(1), Duration::from_secs(2));
+        assert_eq!(cfg.backoff(2), Duration::from_secs(4));
+        assert_eq!(cfg.backoff(3), Duration::from_secs(8));
+        assert_eq!(cfg.backoff(4), Duration::from_secs(10));
+        assert_eq!(cfg.backoff(40), Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,617 @@
+//! The Prometheus HTTP API (VictoriaMetrics speaks the same): instant
+//! queries for liveness, roles and lag with Pigsty's recording rules first
+//! and raw metrics as fallbacks, and range queries for sparklines.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::http::{ErrorKind, Http, SourceError};
+
+/// What an instant query is for. Each has a list of expressions tried in
+/// order until one returns samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Postgres reachable by its exporter (1/0), per `ins`.
+    PgUp,
+    /// Scrape target up (1/0), per `instance` (`ip:port`).
+    Up,
+    /// `pg:ins:status`: 3 = up primary, 2 = up replica, < 2 down.
+    Status,
+    /// `pg_in_recovery` (1 = replica), per `ins`.
+    InRecovery,
+    /// Bytes of replay lag, per `ins`.
+    LagBytes,
+    /// Seconds of replay lag, per `ins`.
+    LagSeconds,
+    /// One series per leader (value 1), labelled `ins`.
+    Leader,
+    /// Timeline per `cls` (or per `ins`).
+    Timeline,
+}
+
+/// A sparkline: a range query per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesKind {
+    Tps,
+    LagBytes,
+    Connections,
+}
+
+/// The queries, configurable; defaults follow Pigsty's metric names and
+/// its `cls`, `ins`, `ip` labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queries {
+    pub cluster_label: String,
+    pub instance_label: String,
+    pub ip_label: String,
+    /// Instant queries, each a fallback chain.
+    pub instant: BTreeMap<Metric, Vec<String>>,
+    /// Range queries (sparklines), each a fallback chain.
+    pub range: BTreeMap<SeriesKind, Vec<String>>,
+}
+
+fn chain(exprs: &[&str]) -> Vec<String> {
+    exprs.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for Queries {
+    fn default() -> Self {
+        let instant = BTreeMap::from([
+            (Metric::PgUp, chain(&["pg_up", "patroni_postgres_running"])),
+            (Metric::Up, chain(&["up"])),
+            (
+                Metric::Status,
+                chain(&[
+                    "pg:ins:status",
+                    "patroni_postgres_running * 2 + on(ins) patroni_primary",
+                ]),
+            ),
+            (
+                Metric::InRecovery,
+                chain(&["pg_in_recovery", "patroni_replica"]),
+            ),
+            (
+                Metric::LagBytes,
+                chain(&[
+                    "pg:ins:lag_bytes",
+                    r#"max without (address, appname, usename, pid) (label_replace(pg_repl_replay_diff{appname!~"walreceiver|pg_receivewal"}, "ins", "$1", "appname", "(.+)"))"#,
+                    "(max by (cls) (patroni_xlog_location) - on(cls) group_right patroni_xlog_replayed_location) and on(ins) (patroni_replica == 1)",
+                ]),
+            ),
+            (
+                Metric::LagSeconds,
+                chain(&[
+                    "pg:ins:lag_seconds",
+                    r#"max without (address, appname, usename, pid) (label_replace(pg_repl_replay_lag{appname!~"walreceiver|pg_receivewal"}, "ins", "$1", "appname", "(.+)"))"#,
+                ]),
+            ),
+            (
+                Metric::Leader,
+                chain(&[
+                    "pg:cls:leader",
+                    "patroni_primary == 1",
+                    "patroni_master == 1",
+                ]),
+            ),
+            (
+                Metric::Timeline,
+                chain(&[
+                    "pg:cls:timeline",
+                    "max by (cls) (patroni_postgres_timeline)",
+                ]),
+            ),
+        ]);
+        let range = BTreeMap::from([
+            (
+                SeriesKind::Tps,
+                chain(&[
+                    "pg:ins:tps",
+                    "pg:ins:xact_total_rate1m",
+                    "sum without (datname) (rate(pg_db_xact_total[1m]))",
+                ]),
+            ),
+            (
+                SeriesKind::LagBytes,
+                chain(&["pg:ins:lag_bytes", "pg_replication_lag"]),
+            ),
+            (
+                SeriesKind::Connections,
+                chain(&[
+                    "pg:ins:num_backends",
+                    "sum without (datname) (pg_db_numbackends)",
+                ]),
+            ),
+        ]);
+        Queries {
+            cluster_label: "cls".into(),
+            instance_label: "ins".into(),
+            ip_label: "ip".into(),
+            instant,
+            range,
+        }
+    }
+}
+
+/// Range query window, resolution and cadence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RangeConfig {
+    pub window: Duration,
+    pub step: Duration,
+    /// Re-run the range queries at most this often.
+    pub every: Duration,
+    /// Keep at most this many points per series.
+    pub max_points: usize,
+}
+
+impl Default for RangeConfig {
+    fn default() -> Self {
+        RangeConfig {
+            window: Duration::from_secs(15 * 60),
+            step: Duration::from_secs(15),
+            every: Duration::from_secs(10),
+            max_points: 120,
+        }
+    }
+}
+
+/// One sample of an instant vector.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sample {
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+    /// Evaluation time, seconds since the epoch.
+    pub ts: f64,
+}
+
+/// One series of a range matrix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub labels: BTreeMap<String, String>,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The `data` of a query answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryData {
+    Vector(Vec<Sample>),
+    Matrix(Vec<Series>),
+    Scalar(f64, f64),
+    String(String),
+}
+
+impl QueryData {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            QueryData::Vector(v) => v.is_empty(),
+            QueryData::Matrix(m) => m.is_empty(),
+            QueryData::Scalar(..) | QueryData::String(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAnswer {
+    status: String,
+    #[serde(default)]
+    data: Option<RawData>,
+    #[serde(default)]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawData {
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSample {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    value: Option<(f64, String)>,
+    #[serde(default)]
+    values: Option<Vec<(f64, String)>>,
+}
+
+/// Prometheus writes values as strings: "1", "NaN", "+Inf".
+fn value(s: &str) -> f64 {
+    match s {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => s.parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// Parse an answer of `/api/v1/query` or `/api/v1/query_range` (whatever
+/// the HTTP status: errors come as `{"status":"error", …}` with 4xx/5xx).
+pub fn parse_answer(
+    source: &str,
+    what: &str,
+    http_status: u16,
+    body: &[u8],
+) -> Result<QueryData, SourceError> {
+    let raw: RawAnswer = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) if (200..300).contains(&http_status) => {
+            return Err(SourceError::malformed_json(source, what, &e));
+        }
+        Err(_) => {
+            let text: String = String::from_utf8_lossy(body).chars().take(160).collect();
+            return Err(SourceError::new(
+                source,
+                ErrorKind::Http,
+                format!("{what}: HTTP {http_status}: {}", text.trim()),
+            ));
+        }
+    };
+    if raw.status != "success" {
+        return Err(SourceError::new(
+            source,
+            ErrorKind::Api,
+            format!(
+                "{what}: {}: {}",
+                raw.error_type.as_deref().unwrap_or("error"),
+                raw.error.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    let data = raw.data.ok_or_else(|| {
+        SourceError::new(
+            source,
+            ErrorKind::Malformed,
+            format!("{what}: success without data"),
+        )
+    })?;
+    let bad = |e: serde_json::Error| {
+        SourceError::new(source, ErrorKind::Malformed, format!("{what}: {e}"))
+    };
+    Ok(match data.result_type.as_str() {
+        "vector" => {
+            let raw: Vec<RawSample> = serde_json::from_value(data.result).map_err(bad)?;
+            QueryData::Vector(
+                raw.into_iter()
+                    .filter_map(|s| {
+                        let (ts, v) = s.value?;
+                        Some(Sample {
+                            labels: s.metric,
+                            value: value(&v),
+                            ts,
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        "matrix" => {
+            let raw: Vec<RawSample> = serde_json::from_value(data.result).map_err(bad)?;
+            QueryData::Matrix(
+                raw.into_iter()
+                    .map(|s| Series {
+                        labels: s.metric,
+                        points: s
+                            .values
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(t, v)| (t, value(&v)))
+                            .collect(),
+                    })
+                    .collect(),
+            )
+        }
+        "scalar" => {
+            let (t, v): (f64, String) = serde_json::from_value(data.result).map_err(bad)?;
+            QueryData::Scalar(t, value(&v))
+        }
+        "string" => {
+            let (_, v): (f64, String) = serde_json::from_value(data.result).map_err(bad)?;
+            QueryData::String(v)
+        }
+        other => {
+            return Err(SourceError::new(
+                source,
+                ErrorKind::Malformed,
+                format!("{what}: unknown resultType {other}"),
+            ));
+        }
+    })
+}
+
+/// The samples of one metric and the expression that produced them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstantResult {
+    pub expr: String,
+    pub samples: Vec<Sample>,
+}
+
+/// Range results of one sparkline kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RangeResult {
+    pub expr: String,
+    pub series: Vec<Series>,
+}
+
+/// What one poll of Prometheus learnt.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PromReport {
+    pub instant: BTreeMap<Metric, InstantResult>,
+    /// Present when the range queries ran this time.
+    pub range: Option<BTreeMap<SeriesKind, RangeResult>>,
+    /// Queries Prometheus refused (bad expression, …): not fatal.
+    pub query_errors: Vec<String>,
+}
+
+/// The Prometheus poller: instant queries every time, range queries when
+/// `range.every` has passed.
+#[derive(Debug)]
+pub struct PromPoller {
+    pub base: String,
+    name: String,
+    http: Http,
+    queries: Queries,
+    range: RangeConfig,
+    last_range: Option<std::time::Instant>,
+}
+
+impl PromPoller {
+    pub fn new(base: &str, http: Http, queries: Queries, range: RangeConfig) -> Self {
+        let base = base.trim_end_matches('/').to_string();
+        PromPoller {
+            name: format!("prometheus {base}"),
+            base,
+            http,
+            queries,
+            range,
+            last_range: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn query(&self, path: &str, params: &[(&str, String)]) -> Result<QueryData, SourceError> {
+        let url = format!("{}{path}", self.base);
+        let req = self.http.client().get(&url).query(params);
+        let what = format!("GET {path}");
+        let r = self
+            .http
+            .send(&self.name, &what, req, self.http.timeout, true)
+            .await?;
+        parse_answer(&self.name, &what, r.status, &r.body)
+    }
+
+    /// Run a fallback chain: the first expression with results wins. API
+    /// errors (a rejected expression) fall through to the next; transport
+    /// errors abort.
+    async fn first_nonempty(
+        &self,
+        exprs: &[String],
+        range: Option<(f64, f64)>,
+    ) -> Result<(Option<(String, QueryData)>, Vec<String>), SourceError> {
+        let mut refused = Vec::new();
+        for expr in exprs {
+            let r = match range {
+                None => {
+                    self.query("/api/v1/query", &[("query", expr.clone())])
+                        .await
+                }
+                Some((start, end)) => {
+                    self.query(
+                        "/api/v1/query_range",
+                        &[
+                            ("query", expr.clone()),
+                            ("start", format!("{start:.3}")),
+                            ("end", format!("{end:.3}")),
+                            ("step", format!("{}s", self.range.step.as_secs().max(1))),
+                        ],
+                    )
+                    .await
+                }
+            };
+            match r {
+                Ok(d) if !d.is_empty() => return Ok((Some((expr.clone(), d)), refused)),
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::Api => refused.push(format!("{expr}: {}", e.detail)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((None, refused))
+    }
+
+    pub async fn poll(&mut self) -> Result<PromReport, SourceError> {
+        let want_range = self
+            .last_range
+            .is_none_or(|t| t.elapsed() >= self.range.every);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let window = (now - self.range.window.as_secs_f64(), now);
+        let this = &*self;
+        let instant = futures::future::join_all(
+            this.queries
+                .instant
+                .iter()
+                .map(|(m, exprs)| async move { (*m, this.first_nonempty(exprs, None).await) }),
+        );
+        let ranges = async {
+            if !want_range {
+                return Vec::new();
+            }
+            futures::future::join_all(this.queries.range.iter().map(|(k, exprs)| async move {
+                (*k, this.first_nonempty(exprs, Some(window)).await)
+            }))
+            .await
+        };
+        let (instant, ranges) = tokio::join!(instant, ranges);
+        let mut report = PromReport::default();
+        for (metric, r) in instant {
+            let (found, refused) = r?;
+            report.query_errors.extend(refused);
+            let (expr, samples) = match found {
+                Some((expr, QueryData::Vector(v))) => (expr, v),
+                Some((expr, QueryData::Scalar(t, v))) => (
+                    expr,
+                    vec![Sample {
+                        labels: BTreeMap::new(),
+                        value: v,
+                        ts: t,
+                    }],
+                ),
+                Some((expr, _)) => (expr, Vec::new()),
+                None => (String::new(), Vec::new()),
+            };
+            report
+                .instant
+                .insert(metric, InstantResult { expr, samples });
+        }
+        if want_range {
+            let mut out = BTreeMap::new();
+            for (kind, r) in ranges {
+                let (found, refused) = r?;
+                report.query_errors.extend(refused);
+                let (expr, mut series) = match found {
+                    Some((expr, QueryData::Matrix(m))) => (expr, m),
+                    _ => (String::new(), Vec::new()),
+                };
+                for s in &mut series {
+                    let n = s.points.len();
+                    if n > self.range.max_points {
+                        s.points.drain(..n - self.range.max_points);
+                    }
+                }
+                out.insert(kind, RangeResult { expr, series });
+            }
+            report.range = Some(out);
+            self.last_range = Some(std::time::Instant::now());
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::fixture;
+
+    const SRC: &str = "prometheus http://127.0.0.10:9090";
+
+    #[test]
+    fn vector() {
+        let d = parse_answer(
+            SRC,
+            "GET /api/v1/query",
+            200,
+            &fixture("prometheus/vector-pg-up.json"),
+        )
+        .unwrap();
+        let QueryData::Vector(v) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(v.len(), 4);
+        let s = v.iter().find(|s| s.labels["ins"] == "pg-test-2").unwrap();
+        assert_eq!(s.value, 1.0);
+        assert_eq!(s.labels["cls"], "pg-test");
+        assert_eq!(s.labels["ip"], "127.0.0.12");
+        assert!(s.ts > 1.0e9);
+    }
+
+    #[test]
+    fn matrix() {
+        let d = parse_answer(
+            SRC,
+            "GET /api/v1/query_range",
+            200,
+            &fixture("prometheus/matrix-tps.json"),
+        )
+        .unwrap();
+        let QueryData::Matrix(m) = d else {
+            panic!("{d:?}")
+        };
+        assert!(!m.is_empty());
+        assert!(m[0].points.len() > 2);
+        assert!(m[0].points.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn special_values() {
+        let d = parse_answer(
+            SRC,
+            "GET /api/v1/query",
+            200,
+            br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.5,"NaN"]},{"metric":{},"value":[1.5,"+Inf"]}]}}"#,
+        )
+        .unwrap();
+        let QueryData::Vector(v) = d else { panic!() };
+        assert!(v[0].value.is_nan());
+        assert!(v[1].value.is_infinite());
+        let d = parse_answer(
+            SRC,
+            "GET /api/v1/query",
+            200,
+            br#"{"status":"success","data":{"resultType":"scalar","result":[1.5,"2"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(d, QueryData::Scalar(1.5, 2.0));
+    }
+
+    #[test]
+    fn api_error() {
+        let e = parse_answer(
+            SRC,
+            "GET /api/v1/query",
+            400,
+            &fixture("prometheus/error-bad-data.json"),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Api);
+        assert!(
+            e.to_string()
+                .starts_with("prometheus http://127.0.0.10:9090: GET /api/v1/query: bad_data: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn malformed_names_endpoint_and_position() {
+        let e = parse_answer(
+            SRC,
+            "GET /api/v1/query",
+            200,
+            br#"{"status":"success","data":{"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Malformed);
+        let s = e.to_string();
+        assert!(
+            s.starts_with("prometheus http://127.0.0.10:9090: malformed JSON at line 1 column"),
+            "{s}"
+        );
+        // A non-JSON 502 from a proxy is an HTTP error, not malformed JSON.
+        let e =
+            parse_answer(SRC, "GET /api/v1/query", 502, b"<html>Bad Gateway</html>").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Http);
+    }
+
+    #[test]
+    fn default_queries_follow_pigsty() {
+        let q = Queries::default();
+        assert_eq!(q.instant[&Metric::Status][0], "pg:ins:status");
+        assert_eq!(q.instant[&Metric::Leader][0], "pg:cls:leader");
+        assert!(
+            q.instant[&Metric::Leader]
+                .iter()
+                .any(|e| e.starts_with("patroni_"))
+        );
+        assert_eq!(q.range[&SeriesKind::Tps][0], "pg:ins:tps");
+        assert_eq!(q.instance_label, "ins");
+    }
+}
