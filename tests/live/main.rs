@@ -1,0 +1,12 @@
+//! Live integration tests: one test binary (`cargo test --test live`) run
+//! against the loopback Pigsty sandbox (`sudo tests/sandbox/sandbox up
+//! [--dcs consul]`, see tests/sandbox/README.md).
+//!
+//! Add a module per feature next to `sandbox.rs` and use the shared
+//! [`harness`]: `harness::sandbox()` for the facts (panics with how to start
+//! the sandbox when it is down), `sandbox().shared().await` for read-only
+//! tests and `sandbox().exclusive().await` + `.release().await` for tests that
+//! switch over, kill or stop something.
+
+mod harness;
+mod sandbox;
