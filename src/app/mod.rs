@@ -1,1 +1,213 @@
 //! The interactive console: terminal setup/restore and the event loop.
+//!
+//! The loop waits on three sources with `select!`: terminal events, the
+//! live-state watch channel (pollers publish a whole new [`Snapshot`] there)
+//! and a slow tick. It redraws only when one of them changed something, and
+//! it never waits on the network: it draws the newest snapshot it has.
+
+pub mod palette;
+pub mod state;
+pub mod tree;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use color_eyre::eyre::{WrapErr, eyre};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use crate::model::Deployment;
+use crate::snapshot::Snapshot;
+use crate::ui;
+use crate::ui::theme::Theme;
+pub use state::{AppState, Focus, Outcome, Overlay};
+
+/// How often the loop wakes up without input (to expire status messages).
+const TICK: Duration = Duration::from_secs(1);
+
+/// What the console needs to run.
+pub struct AppOptions {
+    pub deployment: Deployment,
+    /// The inventory file as the operator gave it (shown in the header).
+    pub inventory_path: PathBuf,
+    pub theme: Theme,
+    /// No action that changes anything may run (shown in the header).
+    pub readonly: bool,
+    /// Draw without colour (`NO_COLOR`): replaces `theme` by the monochrome one.
+    pub no_color: bool,
+    /// The newest live snapshot; pollers publish new ones, the UI only reads.
+    pub snapshot_rx: watch::Receiver<Arc<Snapshot>>,
+}
+
+impl AppOptions {
+    /// Options with the default theme, colours as `NO_COLOR` says, not
+    /// read-only.
+    pub fn new(
+        deployment: Deployment,
+        inventory_path: PathBuf,
+        snapshot_rx: watch::Receiver<Arc<Snapshot>>,
+    ) -> Self {
+        AppOptions {
+            deployment,
+            inventory_path,
+            theme: Theme::default(),
+            readonly: false,
+            no_color: ui::theme::no_color_requested(),
+            snapshot_rx,
+        }
+    }
+}
+
+/// Runs the console until the operator quits.
+///
+/// The terminal is put in raw mode on the alternate screen and restored
+/// when this returns, on error, and on panic (the panic hook restores it
+/// before the panic report is printed).
+pub async fn run(opts: AppOptions) -> color_eyre::Result<()> {
+    run_with_notices(opts, Vec::new()).await
+}
+
+/// [`run`], showing `notices` (problems found before the console started,
+/// such as a theme that could not be loaded) with the inventory warnings;
+/// the first one is also flashed in the footer.
+pub async fn run_with_notices(opts: AppOptions, notices: Vec<String>) -> color_eyre::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        return Err(eyre!(
+            "the console needs a terminal: standard output is not one"
+        ));
+    }
+    // Without effect when main already installed it; the terminal-restoring
+    // panic hook below must wrap color-eyre's, not the other way round.
+    let _ = color_eyre::install();
+    let _restore = RestoreTerminal;
+    let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
+    event_loop(&mut terminal, opts, notices).await
+}
+
+/// Restores the terminal when dropped, whatever way `run` ends.
+struct RestoreTerminal;
+
+impl Drop for RestoreTerminal {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    opts: AppOptions,
+    notices: Vec<String>,
+) -> color_eyre::Result<()> {
+    let AppOptions {
+        deployment,
+        inventory_path,
+        theme,
+        readonly,
+        no_color,
+        mut snapshot_rx,
+    } = opts;
+    let theme = if no_color { Theme::monochrome() } else { theme };
+    let mut app = AppState::new(&deployment);
+    app.inventory_path = inventory_path;
+    app.readonly = readonly;
+    if let Some(first) = notices.first() {
+        app.set_status(first.clone(), false);
+    }
+    app.notices = notices;
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
+
+    let mut snapshot = snapshot_rx.borrow_and_update().clone();
+    let mut snapshots_open = true;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|frame| ui::draw(frame, &app, &deployment, &snapshot, &theme))?;
+            dirty = false;
+        }
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => match handle_key(&mut app, &deployment, key) {
+                    Outcome::Quit => break,
+                    Outcome::Handled => dirty = true,
+                    Outcome::Ignored => {}
+                },
+                Some(Ok(Event::Resize(w, h))) => {
+                    app.resize(w, h);
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).wrap_err("reading terminal input"),
+                None => break,
+            },
+            changed = snapshot_rx.changed(), if snapshots_open => match changed {
+                Ok(()) => {
+                    snapshot = snapshot_rx.borrow_and_update().clone();
+                    dirty = true;
+                }
+                // The publisher is gone: keep showing the last snapshot.
+                Err(_) => snapshots_open = false,
+            },
+            now = tick.tick() => {
+                if app.on_tick(now.into_std()) {
+                    dirty = true;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Routes a key: Ctrl-C quits from anywhere; otherwise the focused
+/// component (popup, filter bar, pane) gets it first, then the global keys
+/// apply, unless a popup or the filter bar has the keys.
+pub fn handle_key(app: &mut AppState, deployment: &Deployment, key: KeyEvent) -> Outcome {
+    if key.kind == KeyEventKind::Release {
+        return Outcome::Ignored;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Outcome::Quit;
+    }
+    // Any key dismisses a status message.
+    let had_status = app.status.take().is_some();
+    let component = ui::focused_component(app);
+    let outcome = component.handle_key(key, app, deployment);
+    if outcome != Outcome::Ignored {
+        return outcome;
+    }
+    let modal = app.overlay.is_some() || app.filter_editing;
+    let global = if modal || key.modifiers.contains(KeyModifiers::CONTROL) {
+        Outcome::Ignored
+    } else {
+        global_key(app, key)
+    };
+    match global {
+        Outcome::Ignored if had_status => Outcome::Handled,
+        other => other,
+    }
+}
+
+fn global_key(app: &mut AppState, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Char('q') => return Outcome::Quit,
+        KeyCode::Char('?') => app.overlay = Some(Overlay::Help { scroll: 0 }),
+        KeyCode::Char(':') => app.open_palette(),
+        KeyCode::Char('/') => app.start_filter(),
+        KeyCode::Char('w') => app.overlay = Some(Overlay::Warnings { scroll: 0 }),
+        KeyCode::Tab | KeyCode::BackTab => {
+            app.focus = match app.focus {
+                Focus::Tree => Focus::Detail,
+                Focus::Detail => Focus::Tree,
+            }
+        }
+        _ => return Outcome::Ignored,
+    }
+    Outcome::Handled
+}

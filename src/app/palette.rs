@@ -1,0 +1,357 @@
+//! The command palette (`:`): its input, completions and commands.
+
+use crate::model::Deployment;
+
+/// A command the palette knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// Short aliases (`q` for `quit`).
+    pub aliases: &'static [&'static str],
+    /// Argument placeholder, empty when the command takes none.
+    pub argument: &'static str,
+    pub description: &'static str,
+}
+
+/// Every palette command, in the order completions list them.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "cluster",
+        aliases: &["c"],
+        argument: "NAME",
+        description: "select a cluster",
+    },
+    CommandSpec {
+        name: "node",
+        aliases: &["n"],
+        argument: "IP|NAME",
+        description: "select a node or instance by IP or name",
+    },
+    CommandSpec {
+        name: "filter",
+        aliases: &["f"],
+        argument: "TEXT",
+        description: "filter the tree (no text: clear)",
+    },
+    CommandSpec {
+        name: "expand",
+        aliases: &[],
+        argument: "",
+        description: "expand every cluster",
+    },
+    CommandSpec {
+        name: "collapse",
+        aliases: &[],
+        argument: "",
+        description: "collapse every cluster",
+    },
+    CommandSpec {
+        name: "warnings",
+        aliases: &["w"],
+        argument: "",
+        description: "show inventory warnings",
+    },
+    CommandSpec {
+        name: "help",
+        aliases: &["h"],
+        argument: "",
+        description: "show key bindings",
+    },
+    CommandSpec {
+        name: "quit",
+        aliases: &["q"],
+        argument: "",
+        description: "leave pigsty-tui",
+    },
+];
+
+/// A parsed palette command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Cluster(String),
+    Node(String),
+    Filter(String),
+    ExpandAll,
+    CollapseAll,
+    Warnings,
+    Help,
+    Quit,
+}
+
+/// Parses a palette line (without the leading `:`).
+pub fn parse(line: &str) -> Result<Command, String> {
+    let line = line.trim().trim_start_matches(':').trim();
+    let (word, arg) = match line.split_once(char::is_whitespace) {
+        Some((w, a)) => (w, a.trim()),
+        None => (line, ""),
+    };
+    if word.is_empty() {
+        return Err("type a command (Tab completes, Esc closes)".to_string());
+    }
+    let Some(spec) = COMMANDS
+        .iter()
+        .find(|c| c.name == word || c.aliases.contains(&word))
+    else {
+        return Err(format!(
+            "unknown command '{word}' (try: {})",
+            command_names()
+        ));
+    };
+    let need_arg = |what: &str| -> Result<String, String> {
+        if arg.is_empty() {
+            Err(format!("{} needs {what}", spec.name))
+        } else {
+            Ok(arg.to_string())
+        }
+    };
+    let no_arg = |cmd: Command| -> Result<Command, String> {
+        if arg.is_empty() {
+            Ok(cmd)
+        } else {
+            Err(format!("{} takes no argument", spec.name))
+        }
+    };
+    match spec.name {
+        "cluster" => need_arg("a cluster name").map(Command::Cluster),
+        "node" => need_arg("an IP or a name").map(Command::Node),
+        "filter" => Ok(Command::Filter(arg.to_string())),
+        "expand" => no_arg(Command::ExpandAll),
+        "collapse" => no_arg(Command::CollapseAll),
+        "warnings" => no_arg(Command::Warnings),
+        "help" => no_arg(Command::Help),
+        "quit" => no_arg(Command::Quit),
+        other => unreachable!("command {other} has no parser"),
+    }
+}
+
+fn command_names() -> String {
+    COMMANDS
+        .iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One completion the palette offers for the current input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The whole line the completion produces.
+    pub line: String,
+    /// What is shown: the completed word.
+    pub label: String,
+    /// A short note next to it (command description, instance role…).
+    pub note: String,
+}
+
+/// Most completions listed at once.
+pub const MAX_COMPLETIONS: usize = 50;
+
+/// Completions for `input`: command names while the first word is being
+/// typed, then cluster names / node names and IPs for the argument.
+pub fn completions(deployment: &Deployment, input: &str) -> Vec<Completion> {
+    let input = input.trim_start();
+    let Some((word, arg)) = input.split_once(char::is_whitespace) else {
+        return COMMANDS
+            .iter()
+            .filter(|c| c.name.starts_with(input) || c.aliases.contains(&input))
+            .map(|c| Completion {
+                line: if c.argument.is_empty() {
+                    c.name.to_string()
+                } else {
+                    format!("{} ", c.name)
+                },
+                label: if c.argument.is_empty() {
+                    c.name.to_string()
+                } else {
+                    format!("{} {}", c.name, c.argument)
+                },
+                note: c.description.to_string(),
+            })
+            .collect();
+    };
+    let arg = arg.trim_start();
+    let Some(spec) = COMMANDS
+        .iter()
+        .find(|c| c.name == word || c.aliases.contains(&word))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Completion> = Vec::new();
+    let mut offer = |value: &str, note: String| {
+        if out.len() < MAX_COMPLETIONS && out.iter().all(|c| c.label != value) {
+            out.push(Completion {
+                line: format!("{} {value}", spec.name),
+                label: value.to_string(),
+                note,
+            });
+        }
+    };
+    let lower = arg.to_lowercase();
+    // Prefix matches first, then substring matches.
+    for pass_prefix in [true, false] {
+        let fits = |s: &str| {
+            let s = s.to_lowercase();
+            if pass_prefix {
+                s.starts_with(&lower)
+            } else {
+                !s.starts_with(&lower) && s.contains(&lower)
+            }
+        };
+        match spec.name {
+            "cluster" => {
+                for c in deployment.clusters.iter().filter(|c| fits(&c.name)) {
+                    let n = c.instances.len();
+                    offer(
+                        &c.name,
+                        format!("{n} instance{}", if n == 1 { "" } else { "s" }),
+                    );
+                }
+            }
+            "node" => {
+                for n in &deployment.infra {
+                    if fits(&n.name) {
+                        offer(&n.name, format!("infra node {}", n.ip));
+                    }
+                    if fits(&n.ip) {
+                        offer(&n.ip, format!("infra node {}", n.name));
+                    }
+                }
+                for i in deployment.instances() {
+                    if fits(&i.name) {
+                        offer(&i.name, format!("{} {}", i.role, i.ip));
+                    }
+                    if fits(&i.ip) {
+                        offer(&i.ip, format!("{} {}", i.name, i.role));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The palette's editing state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaletteState {
+    /// The line typed so far (without the `:`).
+    pub input: String,
+    /// Index of the highlighted completion.
+    pub selected: usize,
+    /// Why the last command could not run.
+    pub error: Option<String>,
+    /// The highlight was moved with ↑/↓: Enter takes the highlighted completion.
+    pub browsing: bool,
+}
+
+impl PaletteState {
+    pub fn insert(&mut self, c: char) {
+        self.input.push(c);
+        self.edited();
+    }
+
+    pub fn backspace(&mut self) {
+        self.input.pop();
+        self.edited();
+    }
+
+    fn edited(&mut self) {
+        self.selected = 0;
+        self.error = None;
+        self.browsing = false;
+    }
+
+    /// Deletes the last word (Ctrl-W).
+    pub fn delete_word(&mut self) {
+        let trimmed = self.input.trim_end_matches(char::is_whitespace);
+        let cut = trimmed
+            .rfind(char::is_whitespace)
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        self.input.truncate(cut);
+        self.edited();
+    }
+
+    pub fn clear(&mut self) {
+        *self = PaletteState::default();
+    }
+
+    /// Moves the completion highlight, wrapping around.
+    pub fn move_selection(&mut self, delta: isize, count: usize) {
+        if count == 0 {
+            self.selected = 0;
+            return;
+        }
+        let n = count as isize;
+        self.selected = ((self.selected.min(count - 1) as isize + delta).rem_euclid(n)) as usize;
+        self.browsing = true;
+    }
+
+    /// Replaces the input with the highlighted completion (Tab).
+    pub fn complete(&mut self, completions: &[Completion]) -> bool {
+        match completions.get(self.selected.min(completions.len().saturating_sub(1))) {
+            Some(c) if c.line != self.input => {
+                self.input = c.line.clone();
+                self.edited();
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_aliases() {
+        assert_eq!(
+            parse("cluster pg-test"),
+            Ok(Command::Cluster("pg-test".into()))
+        );
+        assert_eq!(
+            parse(":c  pg-test "),
+            Ok(Command::Cluster("pg-test".into()))
+        );
+        assert_eq!(
+            parse("node 10.10.10.11"),
+            Ok(Command::Node("10.10.10.11".into()))
+        );
+        assert_eq!(parse("q"), Ok(Command::Quit));
+        assert_eq!(parse("quit"), Ok(Command::Quit));
+        assert_eq!(parse("filter"), Ok(Command::Filter(String::new())));
+        assert!(
+            parse("cluster")
+                .unwrap_err()
+                .contains("needs a cluster name")
+        );
+        assert!(parse("quit now").unwrap_err().contains("takes no argument"));
+        assert!(
+            parse("frobnicate x")
+                .unwrap_err()
+                .contains("unknown command 'frobnicate'")
+        );
+    }
+
+    #[test]
+    fn delete_word() {
+        let mut p = PaletteState {
+            input: "cluster pg-te".into(),
+            ..Default::default()
+        };
+        p.delete_word();
+        assert_eq!(p.input, "cluster ");
+        p.delete_word();
+        assert_eq!(p.input, "");
+    }
+
+    #[test]
+    fn selection_wraps() {
+        let mut p = PaletteState::default();
+        p.move_selection(-1, 3);
+        assert_eq!(p.selected, 2);
+        p.move_selection(1, 3);
+        assert_eq!(p.selected, 0);
+    }
+}
