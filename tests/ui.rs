@@ -1,0 +1,889 @@
+//! Screens of the console rendered on a `TestBackend` and compared with
+//! insta snapshots (the buffer as plain text), plus key-handling tests.
+//!
+//! Review changed snapshots with `cargo insta review` (or set
+//! `INSTA_UPDATE=always` and inspect the diff of `tests/snapshots/`).
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pigsty_tui::app::tree::TreeItem;
+use pigsty_tui::app::{AppState, Focus, Outcome, Overlay, handle_key};
+use pigsty_tui::model::*;
+use pigsty_tui::snapshot::Snapshot;
+use pigsty_tui::ui;
+use pigsty_tui::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+// ---------------------------------------------------------------- fixtures
+
+/// The four-node sandbox of Pigsty's architecture notes: `meta`
+/// (10.10.10.10, infra + pg-meta-1) and node-1..3 running pg-test.
+fn sandbox() -> Deployment {
+    let infra_services = vec![
+        Service::new(
+            ServiceKind::Grafana,
+            "Grafana",
+            3000,
+            "Pigsty monitoring UI",
+        ),
+        Service::new(
+            ServiceKind::Prometheus,
+            "Prometheus",
+            9090,
+            "Monitoring time-series database",
+        )
+        .with_health("/-/ready"),
+        Service::new(
+            ServiceKind::Alertmanager,
+            "Alertmanager",
+            9093,
+            "Alert aggregation",
+        ),
+        Service::new(
+            ServiceKind::ConsulServer,
+            "Consul",
+            8500,
+            "DCS, service discovery",
+        ),
+        Service::new(
+            ServiceKind::ConsulDns,
+            "Consul DNS",
+            8600,
+            "DNS served by Consul",
+        )
+        .udp(),
+        Service::new(
+            ServiceKind::Nginx,
+            "Nginx",
+            80,
+            "Entry proxy for all web services",
+        ),
+        Service::new(ServiceKind::Ntp, "NTP", 123, "Time server").udp(),
+        Service::new(ServiceKind::Dnsmasq, "Dnsmasq", 53, "DNS server").udp(),
+    ];
+    let db_services = || {
+        vec![
+            Service::new(
+                ServiceKind::Postgres,
+                "Postgres",
+                5432,
+                "PostgreSQL database",
+            ),
+            Service::new(ServiceKind::Pgbouncer, "Pgbouncer", 6432, "Connection pool"),
+            Service::new(ServiceKind::Patroni, "Patroni", 8008, "HA agent").with_health("/health"),
+            Service::new(ServiceKind::ConsulAgent, "Consul Agent", 8500, "DCS agent"),
+            Service::new(
+                ServiceKind::HaproxyService,
+                "Haproxy Primary",
+                5433,
+                "Read-write service",
+            ),
+            Service::new(
+                ServiceKind::HaproxyService,
+                "Haproxy Replica",
+                5434,
+                "Read-only service",
+            ),
+            Service::new(
+                ServiceKind::HaproxyService,
+                "Haproxy Default",
+                5436,
+                "Direct primary",
+            ),
+            Service::new(
+                ServiceKind::HaproxyService,
+                "Haproxy Offline",
+                5438,
+                "Offline reads",
+            ),
+            Service::new(
+                ServiceKind::HaproxyAdmin,
+                "Haproxy Admin",
+                9101,
+                "HAProxy admin page",
+            ),
+            Service::new(
+                ServiceKind::PgExporter,
+                "PG Exporter",
+                9630,
+                "Postgres metrics",
+            ),
+            Service::new(
+                ServiceKind::PgbouncerExporter,
+                "PGBouncer Exporter",
+                9631,
+                "Pgbouncer metrics",
+            ),
+            Service::new(
+                ServiceKind::NodeExporter,
+                "Node Exporter",
+                9100,
+                "Node metrics",
+            ),
+        ]
+    };
+    let ssh = |ip: &str| SshTarget {
+        host: ip.to_string(),
+        port: None,
+        user: None,
+        key_file: None,
+    };
+    let instance = |cluster: &str, seq: u32, ip: &str, role: DeclaredRole, node: &str| Instance {
+        name: format!("{cluster}-{seq}"),
+        cluster: cluster.to_string(),
+        ip: ip.to_string(),
+        seq,
+        role,
+        offline_query: false,
+        upstream: None,
+        nodename: Some(node.to_string()),
+        services: db_services(),
+        ssh: ssh(ip),
+        vars: Vars::new(),
+    };
+    let services = vec![
+        cluster_service("primary", 5433, "pgbouncer", "/primary", "[]"),
+        cluster_service("replica", 5434, "pgbouncer", "/read-only", "[]"),
+        cluster_service("default", 5436, "postgres", "/primary", "[]"),
+        cluster_service(
+            "offline",
+            5438,
+            "postgres",
+            "/replica",
+            "[? pg_role == `offline` || pg_offline_query ]",
+        ),
+    ];
+    let mut test3 = instance("pg-test", 3, "10.10.10.13", DeclaredRole::Replica, "node-3");
+    test3.offline_query = true;
+    Deployment {
+        name: "sandbox".into(),
+        source: PathBuf::from("inventory/sandbox.yml"),
+        generation: Generation::V1,
+        version: Some("v1.5.1".into()),
+        dcs: Dcs {
+            kind: DcsKind::Consul,
+            servers: vec![DcsServer {
+                name: "meta-1".into(),
+                ip: "10.10.10.10".into(),
+                port: 8500,
+            }],
+            namespace: "/pg".into(),
+        },
+        infra: vec![InfraNode {
+            ip: "10.10.10.10".into(),
+            name: "meta".into(),
+            seq: 1,
+            services: infra_services,
+            ssh: ssh("10.10.10.10"),
+            vars: Vars::new(),
+        }],
+        clusters: vec![
+            Cluster {
+                name: "pg-meta".into(),
+                instances: vec![instance(
+                    "pg-meta",
+                    1,
+                    "10.10.10.10",
+                    DeclaredRole::Primary,
+                    "meta",
+                )],
+                services: services.clone(),
+            },
+            Cluster {
+                name: "pg-test".into(),
+                instances: vec![
+                    instance("pg-test", 1, "10.10.10.11", DeclaredRole::Primary, "node-1"),
+                    instance("pg-test", 2, "10.10.10.12", DeclaredRole::Replica, "node-2"),
+                    test3,
+                ],
+                services,
+            },
+        ],
+        endpoints: InfraEndpoints {
+            prometheus: Some(Endpoint {
+                host: "10.10.10.10".into(),
+                port: 9090,
+            }),
+            alertmanager: Some(Endpoint {
+                host: "10.10.10.10".into(),
+                port: 9093,
+            }),
+            grafana: Some(Endpoint {
+                host: "10.10.10.10".into(),
+                port: 3000,
+            }),
+        },
+        patroni_auth: None,
+        warnings: vec![
+            Warning {
+                scope: Some("pg-test".into()),
+                message: "pg-test-3 has pg_offline_query but is not declared offline".into(),
+            },
+            Warning {
+                scope: None,
+                message: "dcs_servers names meta-1, but no such node is in the meta group".into(),
+            },
+        ],
+    }
+}
+
+fn cluster_service(
+    name: &str,
+    port: u16,
+    dest: &str,
+    check: &str,
+    selector: &str,
+) -> ClusterService {
+    ClusterService {
+        name: name.into(),
+        port,
+        dest: dest.into(),
+        check: Some(check.into()),
+        selector: Some(selector.into()),
+    }
+}
+
+/// `clusters` clusters of `per_cluster` instances, for scale tests.
+fn large(clusters: usize, per_cluster: usize) -> Deployment {
+    let mut d = sandbox();
+    let template = d.clusters[1].instances[0].clone();
+    d.clusters = (0..clusters)
+        .map(|c| Cluster {
+            name: format!("pg-c{c:03}"),
+            instances: (0..per_cluster)
+                .map(|i| Instance {
+                    name: format!("pg-c{c:03}-{}", i + 1),
+                    cluster: format!("pg-c{c:03}"),
+                    ip: format!("10.{}.{}.{}", c / 250, c % 250, i + 1),
+                    seq: i as u32 + 1,
+                    role: if i == 0 {
+                        DeclaredRole::Primary
+                    } else {
+                        DeclaredRole::Replica
+                    },
+                    ..template.clone()
+                })
+                .collect(),
+            services: Vec::new(),
+        })
+        .collect();
+    d
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// Renders one frame and returns the screen as text (trailing blanks cut).
+fn render(app: &AppState, d: &Deployment, width: u16, height: u16) -> String {
+    render_with(app, d, &Snapshot::empty(), width, height)
+}
+
+fn render_with(
+    app: &AppState,
+    d: &Deployment,
+    snapshot: &Snapshot,
+    width: u16,
+    height: u16,
+) -> String {
+    let mut app = app.clone();
+    app.resize(width, height);
+    let theme = Theme::default();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| ui::draw(frame, &app, d, snapshot, &theme))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        for x in 0..width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn press(app: &mut AppState, d: &Deployment, code: KeyCode) -> Outcome {
+    handle_key(app, d, key(code))
+}
+
+fn type_text(app: &mut AppState, d: &Deployment, text: &str) {
+    for c in text.chars() {
+        press(app, d, KeyCode::Char(c));
+    }
+}
+
+fn new_app(d: &Deployment) -> AppState {
+    let mut app = AppState::new(d);
+    app.resize(80, 24);
+    app
+}
+
+/// The app with `item` selected.
+fn selecting(d: &Deployment, item: TreeItem) -> AppState {
+    let mut app = new_app(d);
+    assert!(app.select_item(d, item), "{item:?}");
+    app
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn snapshot_at_sizes(name: &str, app: &AppState, d: &Deployment) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(app, d, w, h));
+    }
+}
+
+// ---------------------------------------------------------------- screens
+
+#[test]
+fn cluster_selected() {
+    let d = sandbox();
+    let app = selecting(&d, TreeItem::Cluster(1));
+    snapshot_at_sizes("cluster_selected", &app, &d);
+}
+
+#[test]
+fn instance_selected() {
+    let d = sandbox();
+    let app = selecting(
+        &d,
+        TreeItem::Instance {
+            cluster: 1,
+            instance: 0,
+        },
+    );
+    snapshot_at_sizes("instance_selected", &app, &d);
+}
+
+#[test]
+fn infra_node_selected() {
+    let d = sandbox();
+    let app = selecting(&d, TreeItem::InfraNode(0));
+    snapshot_at_sizes("infra_node_selected", &app, &d);
+}
+
+#[test]
+fn infra_group_selected() {
+    let d = sandbox();
+    let app = selecting(&d, TreeItem::InfraGroup);
+    snapshot_at_sizes("infra_group_selected", &app, &d);
+}
+
+#[test]
+fn clusters_group_selected() {
+    let d = sandbox();
+    let app = selecting(&d, TreeItem::ClustersGroup);
+    insta::assert_snapshot!("clusters_group_selected_80x24", render(&app, &d, 80, 24));
+}
+
+#[test]
+fn help_popup() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char('?'));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    snapshot_at_sizes("help_popup", &app, &d);
+}
+
+#[test]
+fn palette_with_completions() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "cluster pg");
+    snapshot_at_sizes("palette", &app, &d);
+}
+
+#[test]
+fn palette_unknown_command() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "frobnicate");
+    press(&mut app, &d, KeyCode::Enter);
+    insta::assert_snapshot!("palette_error_80x24", render(&app, &d, 80, 24));
+}
+
+#[test]
+fn filter_active() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char('/'));
+    type_text(&mut app, &d, "10.10.10.1");
+    // Still typing: the bar has the cursor.
+    snapshot_at_sizes("filter_editing", &app, &d);
+    press(&mut app, &d, KeyCode::Enter);
+    type_text(&mut app, &d, "j");
+    snapshot_at_sizes("filter_applied", &app, &d);
+}
+
+#[test]
+fn warnings_popup() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.notices.push(
+        "invalid theme my.yml: header: unknown colour 'purple'; using the built-in default theme"
+            .into(),
+    );
+    press(&mut app, &d, KeyCode::Char('w'));
+    insta::assert_snapshot!("warnings_popup_80x24", render(&app, &d, 80, 24));
+}
+
+#[test]
+fn live_status_is_shown() {
+    use pigsty_tui::snapshot::{Health, ServiceObservation};
+    let d = sandbox();
+    let app = selecting(
+        &d,
+        TreeItem::Instance {
+            cluster: 1,
+            instance: 0,
+        },
+    );
+    let mut snapshot = Snapshot::empty();
+    snapshot.services.insert(
+        ("10.10.10.11".into(), 5432),
+        ServiceObservation {
+            health: Health::Up,
+            latency: Some(std::time::Duration::from_micros(1250)),
+            ..Default::default()
+        },
+    );
+    snapshot.services.insert(
+        ("10.10.10.11".into(), 6432),
+        ServiceObservation {
+            health: Health::Down,
+            error: Some("connection refused".into()),
+            ..Default::default()
+        },
+    );
+    let screen = render_with(&app, &d, &snapshot, 160, 48);
+    let row = |name: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("│{name} ")) || l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no {name} row in\n{screen}"))
+            .to_string()
+    };
+    assert!(row("Postgres").contains("up 1.2ms"), "{}", row("Postgres"));
+    assert!(row("Pgbouncer").contains("down"), "{}", row("Pgbouncer"));
+    assert!(row("Patroni").contains("unknown"), "{}", row("Patroni"));
+}
+
+#[test]
+fn every_size_renders_without_panic() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (20, 5),
+        (40, 12),
+        (59, 20),
+        (60, 20),
+        (200, 60),
+    ] {
+        render(&app, &d, w, h);
+    }
+    press(&mut app, &d, KeyCode::Char('?'));
+    for (w, h) in [(1, 1), (10, 3), (40, 12)] {
+        render(&app, &d, w, h);
+    }
+    app.overlay = None;
+    press(&mut app, &d, KeyCode::Char(':'));
+    for (w, h) in [(1, 1), (10, 3), (40, 12)] {
+        render(&app, &d, w, h);
+    }
+}
+
+// ---------------------------------------------------------------- keys
+
+#[test]
+fn starts_on_the_first_cluster() {
+    let d = sandbox();
+    let app = new_app(&d);
+    assert_eq!(app.tree.selected(), Some(TreeItem::Cluster(0)));
+    assert_eq!(app.focus, Focus::Tree);
+}
+
+#[test]
+fn arrows_and_hjkl_move_through_the_tree() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    // Rows: Infra, meta, Clusters, pg-meta, pg-meta-1, pg-test, pg-test-1..3
+    press(&mut app, &d, KeyCode::Char('j'));
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 0,
+            instance: 0
+        })
+    );
+    press(&mut app, &d, KeyCode::Down);
+    assert_eq!(app.tree.selected(), Some(TreeItem::Cluster(1)));
+    press(&mut app, &d, KeyCode::Char('k'));
+    press(&mut app, &d, KeyCode::Up);
+    assert_eq!(app.tree.selected(), Some(TreeItem::Cluster(0)));
+    // h on an expanded cluster collapses it, h again goes to the parent.
+    press(&mut app, &d, KeyCode::Char('h'));
+    assert!(!app.tree.is_expanded(TreeItem::Cluster(0)));
+    press(&mut app, &d, KeyCode::Left);
+    assert_eq!(app.tree.selected(), Some(TreeItem::ClustersGroup));
+    // G / g jump to the ends.
+    press(&mut app, &d, KeyCode::Char('G'));
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 1,
+            instance: 2
+        })
+    );
+    press(&mut app, &d, KeyCode::Char('g'));
+    assert_eq!(app.tree.selected(), Some(TreeItem::InfraGroup));
+}
+
+#[test]
+fn enter_toggles_groups_and_focuses_the_detail_on_nodes() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    let rows = app.tree.rows().len();
+    press(&mut app, &d, KeyCode::Enter); // collapse pg-meta
+    assert_eq!(app.tree.rows().len(), rows - 1);
+    press(&mut app, &d, KeyCode::Enter); // expand again
+    assert_eq!(app.tree.rows().len(), rows);
+    press(&mut app, &d, KeyCode::Char('j'));
+    press(&mut app, &d, KeyCode::Enter); // on pg-meta-1
+    assert_eq!(app.focus, Focus::Detail);
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.focus, Focus::Tree);
+}
+
+#[test]
+fn tab_switches_pane_focus() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Detail);
+    press(&mut app, &d, KeyCode::BackTab);
+    assert_eq!(app.focus, Focus::Tree);
+}
+
+#[test]
+fn detail_scrolls_within_its_content() {
+    let d = sandbox();
+    let mut app = selecting(&d, TreeItem::InfraNode(0));
+    press(&mut app, &d, KeyCode::Tab);
+    for _ in 0..100 {
+        press(&mut app, &d, KeyCode::Char('j'));
+    }
+    let bottom = app.detail_scroll;
+    assert!(bottom > 0);
+    press(&mut app, &d, KeyCode::Char('j'));
+    assert_eq!(app.detail_scroll, bottom, "scrolling stops at the end");
+    press(&mut app, &d, KeyCode::Char('k'));
+    assert_eq!(app.detail_scroll, bottom - 1);
+    // A new selection starts at the top.
+    press(&mut app, &d, KeyCode::Esc);
+    press(&mut app, &d, KeyCode::Char('j'));
+    assert_eq!(app.detail_scroll, 0);
+}
+
+#[test]
+fn filter_narrows_the_tree_and_esc_clears_it() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    let all = app.tree.rows().len();
+    press(&mut app, &d, KeyCode::Char('/'));
+    assert!(app.filter_editing);
+    type_text(&mut app, &d, "TEST-2");
+    let items: Vec<TreeItem> = app.tree.rows().iter().map(|r| r.item).collect();
+    assert_eq!(
+        items,
+        vec![
+            TreeItem::ClustersGroup,
+            TreeItem::Cluster(1),
+            TreeItem::Instance {
+                cluster: 1,
+                instance: 1
+            }
+        ]
+    );
+    // The match is selected.
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 1,
+            instance: 1
+        })
+    );
+    // Keys are text while editing: q does not quit.
+    assert_eq!(press(&mut app, &d, KeyCode::Char('q')), Outcome::Handled);
+    assert_eq!(app.tree.filter(), "TEST-2q");
+    press(&mut app, &d, KeyCode::Backspace);
+    press(&mut app, &d, KeyCode::Enter);
+    assert!(!app.filter_editing);
+    assert_eq!(app.tree.filter(), "TEST-2");
+    // By IP.
+    app.set_filter(&d, "10.10.10.13");
+    assert!(app.tree.rows().iter().any(|r| r.item
+        == TreeItem::Instance {
+            cluster: 1,
+            instance: 2
+        }));
+    assert!(
+        !app.tree
+            .rows()
+            .iter()
+            .any(|r| r.item == TreeItem::Cluster(0))
+    );
+    // Esc in the tree clears it.
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.tree.filter(), "");
+    assert_eq!(app.tree.rows().len(), all);
+}
+
+#[test]
+fn filter_esc_while_editing_clears() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char('/'));
+    type_text(&mut app, &d, "nothing-matches-this");
+    assert!(app.tree.rows().is_empty());
+    assert!(render(&app, &d, 160, 48).contains("no match for 'nothing-matches-this'"));
+    press(&mut app, &d, KeyCode::Esc);
+    assert!(!app.filter_editing);
+    assert_eq!(app.tree.filter(), "");
+    assert!(!app.tree.rows().is_empty());
+}
+
+#[test]
+fn palette_selects_clusters_and_nodes() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "cluster pg-test");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.tree.selected(), Some(TreeItem::Cluster(1)));
+
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "node 10.10.10.12");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 1,
+            instance: 1
+        })
+    );
+
+    // An infra node by name, and an instance by nodename.
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "node meta");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.tree.selected(), Some(TreeItem::InfraNode(0)));
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "n node-3");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 1,
+            instance: 2
+        })
+    );
+}
+
+#[test]
+fn palette_selection_reveals_collapsed_and_filtered_items() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.set_filter(&d, "meta");
+    app.tree.set_expanded(&d, TreeItem::ClustersGroup, false);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "node pg-test-3");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.tree.filter(), "", "the filter that hid it is cleared");
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 1,
+            instance: 2
+        })
+    );
+}
+
+#[test]
+fn palette_reports_errors_and_stays_open() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "cluster pg-nope");
+    press(&mut app, &d, KeyCode::Enter);
+    match &app.overlay {
+        Some(Overlay::Palette(p)) => {
+            assert_eq!(p.error.as_deref(), Some("no cluster 'pg-nope'"));
+        }
+        other => panic!("palette closed: {other:?}"),
+    }
+    // Typing clears the error; Esc closes.
+    press(&mut app, &d, KeyCode::Backspace);
+    assert!(matches!(&app.overlay, Some(Overlay::Palette(p)) if p.error.is_none()));
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+}
+
+#[test]
+fn palette_completes_with_tab_and_arrows() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "cl");
+    press(&mut app, &d, KeyCode::Tab);
+    let input = |app: &AppState| match &app.overlay {
+        Some(Overlay::Palette(p)) => p.input.clone(),
+        _ => panic!("palette closed"),
+    };
+    assert_eq!(input(&app), "cluster ");
+    type_text(&mut app, &d, "te");
+    press(&mut app, &d, KeyCode::Tab);
+    assert_eq!(input(&app), "cluster pg-test");
+    // Arrows pick among suggestions; Enter takes the highlighted one.
+    press(&mut app, &d, KeyCode::Backspace);
+    for _ in 0..5 {
+        press(&mut app, &d, KeyCode::Backspace);
+    }
+    assert_eq!(input(&app), "cluster p");
+    press(&mut app, &d, KeyCode::Down);
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.tree.selected(), Some(TreeItem::Cluster(1)));
+}
+
+#[test]
+fn quit_keys() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    assert_eq!(press(&mut app, &d, KeyCode::Char('q')), Outcome::Quit);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(handle_key(&mut app, &d, ctrl_c), Outcome::Quit);
+    // Ctrl-C quits even from a popup or the filter bar.
+    press(&mut app, &d, KeyCode::Char(':'));
+    assert_eq!(handle_key(&mut app, &d, ctrl_c), Outcome::Quit);
+    app.overlay = None;
+    press(&mut app, &d, KeyCode::Char('/'));
+    assert_eq!(handle_key(&mut app, &d, ctrl_c), Outcome::Quit);
+    // :q and :quit.
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "q");
+    assert_eq!(press(&mut app, &d, KeyCode::Enter), Outcome::Quit);
+    press(&mut app, &d, KeyCode::Esc);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "quit");
+    assert_eq!(press(&mut app, &d, KeyCode::Enter), Outcome::Quit);
+}
+
+#[test]
+fn popups_close_with_esc() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char('?'));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    // q closes the help rather than quitting.
+    assert_eq!(press(&mut app, &d, KeyCode::Char('q')), Outcome::Handled);
+    assert_eq!(app.overlay, None);
+    press(&mut app, &d, KeyCode::Char('?'));
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    press(&mut app, &d, KeyCode::Char('w'));
+    assert!(matches!(app.overlay, Some(Overlay::Warnings { .. })));
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+}
+
+#[test]
+fn help_lists_every_binding_of_every_component() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char('?'));
+    // Tall enough to show the whole help at once.
+    let screen = render(&app, &d, 160, 120);
+    for c in ui::all_components() {
+        assert!(screen.contains(c.name()), "help lacks section {}", c.name());
+        for b in c.bindings() {
+            assert!(
+                screen.contains(b.keys),
+                "help lacks {} of {}",
+                b.keys,
+                c.name()
+            );
+            assert!(
+                screen.contains(b.action),
+                "help lacks '{}' of {}",
+                b.action,
+                c.name()
+            );
+        }
+    }
+    for b in ui::GLOBAL_BINDINGS {
+        assert!(
+            screen.contains(b.action),
+            "help lacks global '{}'",
+            b.action
+        );
+    }
+    for c in pigsty_tui::app::palette::COMMANDS {
+        assert!(
+            screen.contains(&format!(":{}", c.name)),
+            "help lacks :{}",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn footer_shows_the_focused_components_hints() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    let footer = |app: &AppState| render(app, &d, 80, 24).lines().nth(23).unwrap().to_string();
+    assert!(footer(&app).contains("Enter collapse"), "{}", footer(&app));
+    assert!(footer(&app).contains("? help"), "{}", footer(&app));
+    press(&mut app, &d, KeyCode::Tab);
+    assert!(footer(&app).contains("j/k scroll"), "{}", footer(&app));
+    press(&mut app, &d, KeyCode::Char(':'));
+    assert!(footer(&app).contains("Tab complete"), "{}", footer(&app));
+}
+
+#[test]
+fn a_thousand_instances_scroll_and_filter() {
+    let d = large(100, 10);
+    let mut app = new_app(&d);
+    // Clusters start collapsed at this size.
+    assert_eq!(app.tree.rows().len(), 2 + 1 + 100);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "expand");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.tree.rows().len(), 2 + 1 + 100 + 1000);
+    press(&mut app, &d, KeyCode::Char('G'));
+    let screen = render(&app, &d, 80, 24);
+    assert!(screen.contains("pg-c099-10"), "{screen}");
+    app.set_filter(&d, "pg-c042-7");
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 42,
+            instance: 6
+        })
+    );
+    let screen = render(&app, &d, 160, 48);
+    assert!(screen.contains("pg-c042-7"), "{screen}");
+}
