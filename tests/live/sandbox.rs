@@ -447,22 +447,30 @@ async fn prometheus_scrapes_everything_and_answers_pigsty_rules() {
     })
     .await;
     assert_eq!(status.len(), 3);
-    let leader = sb
-        .prom_query(r#"pg:cls:leader{cls="pg-test"}"#)
-        .await
-        .unwrap();
-    assert_eq!(leader.len(), 1);
-    assert_eq!(leader[0]["metric"]["ins"], "pg-test-1");
-    let lag = sb
-        .prom_query(r#"pg:ins:lag_bytes{cls="pg-test"}"#)
-        .await
-        .unwrap();
-    let mut lag_ins: Vec<&str> = lag
-        .iter()
-        .filter_map(|s| s["metric"]["ins"].as_str())
-        .collect();
-    lag_ins.sort_unstable();
-    assert_eq!(lag_ins, ["pg-test-2", "pg-test-3"]);
+    // one leader, lag of both replicas seen from the leader's wal senders
+    wait_for(
+        "pg:cls:leader and pg:ins:lag_bytes of pg-test",
+        T,
+        || async {
+            let leader = sb.prom_query(r#"pg:cls:leader{cls="pg-test"}"#).await?;
+            let leader: Vec<&str> = leader
+                .iter()
+                .filter_map(|s| s["metric"]["ins"].as_str())
+                .collect();
+            let lag = sb.prom_query(r#"pg:ins:lag_bytes{cls="pg-test"}"#).await?;
+            let mut lag_ins: Vec<&str> = lag
+                .iter()
+                .filter_map(|s| s["metric"]["ins"].as_str())
+                .collect();
+            lag_ins.sort_unstable();
+            if leader == ["pg-test-1"] && lag_ins == ["pg-test-2", "pg-test-3"] {
+                Ok(())
+            } else {
+                Err(format!("leader {leader:?}, lag of {lag_ins:?}"))
+            }
+        },
+    )
+    .await;
 
     // Pigsty's alert rules are loaded and alertmanager is wired
     let rules = get_json(&format!("{}/api/v1/rules?type=alert", sb.prometheus_url()))
