@@ -10,4 +10,5 @@ pub mod inventory;
 pub mod model;
 pub mod snapshot;
 pub mod sources;
+pub mod tasks;
 pub mod ui;
