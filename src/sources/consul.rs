@@ -107,43 +107,81 @@ pub struct HealthCheck {
     pub service_name: String,
 }
 
-/// One registration (`/v1/catalog/service/{name}`).
+/// One registration, flattened from `/v1/catalog/node/{node}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub node: String,
+    /// The node's address.
+    pub address: String,
+    pub service_id: String,
+    pub service_name: String,
+    /// The service's own address (empty: the node's).
+    pub service_address: String,
+    pub service_port: u16,
+    pub service_tags: Vec<String>,
+}
+
+/// A node of `/v1/catalog/nodes`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CatalogEntry {
+pub struct CatalogNode {
     pub node: String,
     #[serde(default)]
     pub address: String,
-    #[serde(rename = "ServiceID", default)]
-    pub service_id: String,
-    #[serde(default)]
-    pub service_name: String,
-    #[serde(default)]
-    pub service_address: String,
-    #[serde(default)]
-    pub service_port: u16,
-    #[serde(default)]
-    pub service_tags: Option<Vec<String>>,
 }
 
-pub fn parse_services(
-    source: &str,
-    body: &[u8],
-) -> Result<BTreeMap<String, Vec<String>>, SourceError> {
-    let raw: BTreeMap<String, Option<Vec<String>>> =
-        super::http::parse_json(source, "GET /v1/catalog/services", body)?;
-    Ok(raw
-        .into_iter()
-        .map(|(k, v)| (k, v.unwrap_or_default()))
-        .collect())
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawNodeServices {
+    node: CatalogNode,
+    #[serde(default)]
+    services: Option<BTreeMap<String, RawNodeService>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawNodeService {
+    #[serde(rename = "ID", default)]
+    id: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    port: u16,
 }
 
 pub fn parse_health(source: &str, body: &[u8]) -> Result<Vec<HealthCheck>, SourceError> {
     super::http::parse_json(source, "GET /v1/health/state/any", body)
 }
 
-pub fn parse_catalog_service(source: &str, body: &[u8]) -> Result<Vec<CatalogEntry>, SourceError> {
-    super::http::parse_json(source, "GET /v1/catalog/service", body)
+pub fn parse_nodes(source: &str, body: &[u8]) -> Result<Vec<CatalogNode>, SourceError> {
+    super::http::parse_json(source, "GET /v1/catalog/nodes", body)
+}
+
+/// `/v1/catalog/node/{node}`: the node's registrations (`null`: no such node).
+pub fn parse_node_services(source: &str, body: &[u8]) -> Result<Vec<CatalogEntry>, SourceError> {
+    let raw: Option<RawNodeServices> =
+        super::http::parse_json(source, "GET /v1/catalog/node", body)?;
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    Ok(raw
+        .services
+        .unwrap_or_default()
+        .into_values()
+        .map(|s| CatalogEntry {
+            node: raw.node.node.clone(),
+            address: raw.node.address.clone(),
+            service_id: s.id,
+            service_name: s.service,
+            service_address: s.address,
+            service_port: s.port,
+            service_tags: s.tags.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// A registered service instance with the verdict of its checks.
@@ -205,7 +243,7 @@ pub fn join_health(entries: &[CatalogEntry], checks: &[HealthCheck]) -> Vec<Cons
                     e.service_address.clone()
                 },
                 port: e.service_port,
-                tags: e.service_tags.clone().unwrap_or_default(),
+                tags: e.service_tags.clone(),
                 status,
                 checks: mine,
             }
@@ -253,32 +291,32 @@ pub async fn kv_cluster(
     parse_kv(&name, prefix, idx, r.status, &r.body)
 }
 
-/// The catalog and health of every registered service.
+/// The catalog (every node's registrations) and the health of every
+/// registered service: `/v1/catalog/nodes`, `/v1/health/state/any`, then
+/// `/v1/catalog/node/{node}` for each node.
 pub async fn services(http: &Http, ep: &ConsulEndpoint) -> Result<Vec<ConsulService>, SourceError> {
     let name = ep.source_name();
-    let (names, health) = tokio::join!(
-        get(http, ep, "/v1/catalog/services"),
+    let name = name.as_str();
+    let (nodes, health) = tokio::join!(
+        get(http, ep, "/v1/catalog/nodes"),
         get(http, ep, "/v1/health/state/any")
     );
-    let names = parse_services(
-        &name,
-        &names?
-            .require_success(&name, "GET /v1/catalog/services")?
-            .body,
+    let nodes = parse_nodes(
+        name,
+        &nodes?.require_success(name, "GET /v1/catalog/nodes")?.body,
     )?;
     let health = parse_health(
-        &name,
+        name,
         &health?
-            .require_success(&name, "GET /v1/health/state/any")?
+            .require_success(name, "GET /v1/health/state/any")?
             .body,
     )?;
-    let name = name.as_str();
-    let lookups = names.keys().map(|svc| async move {
-        let path = format!("/v1/catalog/service/{svc}");
+    let lookups = nodes.iter().map(|n| async move {
+        let path = format!("/v1/catalog/node/{}", n.node);
         let r = get(http, ep, &path)
             .await?
             .require_success(name, &format!("GET {path}"))?;
-        parse_catalog_service(name, &r.body)
+        parse_node_services(name, &r.body)
     });
     let mut entries = Vec::new();
     for r in futures::future::join_all(lookups).await {
@@ -323,20 +361,51 @@ mod tests {
 
     #[test]
     fn catalog_and_health() {
-        let names = parse_services(SRC, &fixture("consul/catalog-services.json")).unwrap();
-        assert!(names.contains_key("pg-test"));
-        assert_eq!(names["consul"], Vec::<String>::new());
+        let nodes = parse_nodes(SRC, &fixture("consul/catalog-nodes.json")).unwrap();
+        assert_eq!(nodes.len(), 4);
+        assert_eq!(nodes[1].node, "node-1");
+        assert_eq!(nodes[1].address, "127.0.0.11");
         let checks = parse_health(SRC, &fixture("consul/health-state.json")).unwrap();
+        assert!(checks.iter().any(|c| c.check_id == "serfHealth"));
         let entries =
-            parse_catalog_service(SRC, &fixture("consul/catalog-service-pg-test.json")).unwrap();
+            parse_node_services(SRC, &fixture("consul/catalog-node-node-1.json")).unwrap();
         let joined = join_health(&entries, &checks);
-        assert_eq!(joined.len(), 3);
-        let s1 = joined.iter().find(|s| s.id == "pg-test-1").unwrap();
-        assert_eq!(s1.address, "127.0.0.11");
-        assert_eq!(s1.port, 5432);
-        assert!(s1.passing(), "{s1:?}");
-        let s3 = joined.iter().find(|s| s.id == "pg-test-3").unwrap();
-        assert_eq!(s3.status, "critical");
-        assert!(!s3.checks.is_empty());
+        let patroni = joined.iter().find(|s| s.name == "patroni").unwrap();
+        assert_eq!(patroni.address, "127.0.0.11", "the node's address");
+        assert_eq!(patroni.port, 8008);
+        assert!(patroni.passing(), "{patroni:?}");
+        // Patroni's own registration carries its address and role tags.
+        let pg = joined.iter().find(|s| s.id == "pg-test/pg-test-1").unwrap();
+        assert_eq!((pg.address.as_str(), pg.port), ("127.0.0.11", 5432));
+        assert!(pg.tags.iter().any(|t| t == "primary"));
+        // A failing check (the service's own, or its node's) makes it critical.
+        let mut failing = checks.clone();
+        for c in failing
+            .iter_mut()
+            .filter(|c| c.node == "node-1" && c.service_id == "patroni")
+        {
+            c.status = "critical".into();
+        }
+        let joined = join_health(&entries, &failing);
+        assert_eq!(
+            joined.iter().find(|s| s.name == "patroni").unwrap().status,
+            "critical"
+        );
+        assert!(
+            joined
+                .iter()
+                .find(|s| s.name == "pgbouncer")
+                .unwrap()
+                .passing()
+        );
+        for c in failing
+            .iter_mut()
+            .filter(|c| c.node == "node-1" && c.check_id == "serfHealth")
+        {
+            c.status = "critical".into();
+        }
+        let joined = join_health(&entries, &failing);
+        assert!(joined.iter().all(|s| s.status == "critical"));
+        assert!(parse_node_services(SRC, b"null").unwrap().is_empty());
     }
 }

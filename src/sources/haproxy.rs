@@ -203,25 +203,46 @@ mod tests {
         let text = String::from_utf8(fixture("haproxy/stats.csv")).unwrap();
         let p = parse_csv(SRC, &text).unwrap();
         let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["stats", "pg-test-primary", "pg-test-replica"]);
+        assert_eq!(
+            names,
+            [
+                "stats",
+                "pg-test-primary",
+                "pg-test-replica",
+                "pg-test-default",
+                "pg-test-offline"
+            ]
+        );
         let primary = &p[1];
         assert!(primary.frontend);
+        assert_eq!(primary.mode.as_deref(), Some("tcp"));
         assert_eq!(primary.backend_status.as_deref(), Some("UP"));
-        assert_eq!(primary.servers.len(), 2);
+        assert_eq!(primary.servers.len(), 3);
         assert!(primary.servers[0].is_up());
+        assert_eq!(primary.servers[0].check_status.as_deref(), Some("L7OK"));
         assert_eq!(primary.servers[1].status, "DOWN");
-        assert_eq!(primary.servers[1].check_status.as_deref(), Some("L4CON"));
+        assert_eq!(primary.servers[1].check_status.as_deref(), Some("L7STS"));
         let to: Vec<&str> = primary
             .routes_to()
             .iter()
             .map(|s| s.name.as_str())
             .collect();
         assert_eq!(to, ["pg-test-1"]);
-        // pg-test-1 is a backup in the replica service: it serves only
-        // because the one active server is down.
+        // The primary is a backup of the replica service: not used while a
+        // replica is up.
         let replica = &p[2];
         assert!(!replica.servers[0].active);
         let to: Vec<&str> = replica
+            .routes_to()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(to, ["pg-test-2", "pg-test-3"]);
+        let mut only_backup = replica.clone();
+        for s in only_backup.servers.iter_mut().filter(|s| s.active) {
+            s.status = "DOWN".into();
+        }
+        let to: Vec<&str> = only_backup
             .routes_to()
             .iter()
             .map(|s| s.name.as_str())

@@ -376,8 +376,9 @@ mod tests {
         assert_eq!(c.members.len(), 3);
         let leader = c.leader().unwrap();
         assert_eq!(leader.name, "pg-test-1");
-        assert_eq!(leader.timeline, Some(1));
+        assert_eq!(leader.timeline, Some(5));
         assert_eq!(leader.lag, None);
+        assert_eq!(leader.host.as_deref(), Some("127.0.0.11"));
         let r = &c.members[1];
         assert_eq!(r.role, "replica");
         assert_eq!(r.state, "running");
@@ -405,14 +406,25 @@ mod tests {
         assert_eq!(s.role(), "leader");
         assert!(s.claims_leader());
         assert_eq!(s.state, "running");
-        assert_eq!(s.timeline, Some(1));
-        assert_eq!(s.xlog.location, Some(67_109_432));
-        assert_eq!(s.replication.len(), 2);
-        assert_eq!(s.replication[0].application_name, "pg-test-2");
-        assert_eq!(s.replication[0].state.as_deref(), Some("streaming"));
+        assert_eq!(s.timeline, Some(5));
+        assert_eq!(s.xlog.location, Some(201_327_032));
+        assert_eq!(s.wal_position(), Some(201_327_032));
+        let mut apps: Vec<&str> = s
+            .replication
+            .iter()
+            .map(|r| r.application_name.as_str())
+            .collect();
+        apps.sort_unstable();
+        assert_eq!(apps, ["pg-test-2", "pg-test-3"]);
+        assert!(
+            s.replication
+                .iter()
+                .all(|r| r.state.as_deref() == Some("streaming"))
+        );
         assert_eq!(s.patroni.version.as_deref(), Some("3.0.2"));
+        assert_eq!(s.patroni.scope.as_deref(), Some("pg-test"));
         assert!(s.dcs_last_seen.is_some());
-        assert!(!s.pause && !s.pending_restart);
+        assert!(!s.pause && !s.pending_restart && !s.cluster_unlocked);
     }
 
     #[test]
@@ -420,10 +432,21 @@ mod tests {
         let s = parse_patroni(SRC, &fixture("patroni/patroni-replica.json")).unwrap();
         assert_eq!(s.role(), "replica");
         assert!(!s.claims_leader());
-        assert_eq!(s.xlog.replayed_location, Some(67_109_432));
-        assert_eq!(s.wal_position(), Some(67_109_432));
-        assert!(s.pending_restart);
-        assert!(s.pause);
+        assert_eq!(s.xlog.replayed_location, Some(201_327_032));
+        assert_eq!(s.xlog.location, None);
+        assert_eq!(s.wal_position(), Some(201_327_032));
+        assert!(s.xlog.replayed_timestamp.is_some());
+        assert!(s.replication.is_empty());
+        // The optional flags Patroni adds only when set.
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fixture("patroni/patroni-replica.json")).unwrap();
+        v["pending_restart"] = true.into();
+        v["pause"] = true.into();
+        v["sync_standby"] = true.into();
+        v["cluster_unlocked"] = true.into();
+        let s = parse_patroni(SRC, v.to_string().as_bytes()).unwrap();
+        assert!(s.pending_restart && s.pause && s.cluster_unlocked);
+        assert_eq!(s.role(), "sync_standby");
     }
 
     #[test]
@@ -438,14 +461,18 @@ mod tests {
     #[test]
     fn history_rows() {
         let h = parse_history(SRC, &fixture("patroni/history.json")).unwrap();
-        assert_eq!(h.len(), 2);
+        assert_eq!(h.len(), 4);
         assert_eq!(h[0].timeline, 1);
         assert_eq!(h[0].reason, "no recovery target specified");
         assert_eq!(h[0].new_leader.as_deref(), Some("pg-test-2"));
-        assert_eq!(h[1].timeline, 2);
+        assert_eq!(h[3].timeline, 4);
+        assert_eq!(h[3].new_leader.as_deref(), Some("pg-test-1"));
+        assert!(h.windows(2).all(|w| w[0].lsn < w[1].lsn));
+        assert!(h[3].timestamp.as_deref().unwrap().starts_with("20"));
         // Old three-column rows.
         let h = parse_history(SRC, br#"[[1, 25623960, "no recovery target specified"]]"#).unwrap();
         assert_eq!(h[0].timestamp, None);
+        assert_eq!(h[0].new_leader, None);
     }
 
     #[test]
