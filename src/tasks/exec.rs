@@ -116,6 +116,8 @@ pub enum CancelReport {
     SignalSent,
     /// Killing the process group failed.
     KillFailed { pgid: u32, error: String },
+    /// The command ended on its own before it could be killed.
+    AlreadyFinished,
 }
 
 impl fmt::Display for CancelReport {
@@ -129,6 +131,7 @@ impl fmt::Display for CancelReport {
             CancelReport::KillFailed { pgid, error } => {
                 write!(f, "killing process group {pgid} failed: {error}")
             }
+            CancelReport::AlreadyFinished => f.write_str("it had already finished"),
         }
     }
 }

@@ -587,6 +587,111 @@ impl TaskRunner {
     }
 }
 
+/// Print a task's progress as it happens, for headless runs: a line per
+/// step and per host start and end, and with `show_output` every output line
+/// prefixed with its host (`stderr` lines marked `!`). Returns the final
+/// status once the task has finished.
+pub async fn follow<W: std::io::Write>(
+    task: &TaskHandle,
+    mut events: mpsc::UnboundedReceiver<TaskEvent>,
+    out: &mut W,
+    show_output: bool,
+) -> TaskStatus {
+    let (names, total, header) = {
+        let s = task.state();
+        (
+            s.steps.iter().map(|st| st.name.clone()).collect::<Vec<_>>(),
+            s.steps.len(),
+            format!(
+                "task {}: {} on {} (log {})",
+                s.id,
+                s.action,
+                s.target,
+                s.log_path.display()
+            ),
+        )
+    };
+    let _ = writeln!(out, "{header}");
+    let mut partial: BTreeMap<(String, Stream), Vec<u8>> = BTreeMap::new();
+    let name = |i: usize| names.get(i).cloned().unwrap_or_default();
+    let flush = |out: &mut W, key: &(String, Stream), bytes: &[u8]| {
+        let mark = if key.1 == Stream::Stderr { '!' } else { '|' };
+        let text = String::from_utf8_lossy(bytes);
+        let _ = writeln!(out, "    {} {mark} {}", key.0, text.trim_end_matches('\r'));
+    };
+    while let Some(ev) = events.recv().await {
+        let _ = match ev {
+            TaskEvent::StepStarted { step, host: None } => {
+                writeln!(out, "[{}/{total}] {}", step + 1, name(step))
+            }
+            TaskEvent::StepStarted { host: Some(h), .. } => writeln!(out, "  {h}: started"),
+            TaskEvent::Output {
+                host,
+                stream,
+                bytes,
+                ..
+            } => {
+                if show_output {
+                    let key = (host, stream);
+                    let buf = partial.entry(key.clone()).or_default();
+                    buf.extend_from_slice(&bytes);
+                    while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=nl).collect();
+                        flush(out, &key, &line[..line.len() - 1]);
+                    }
+                }
+                Ok(())
+            }
+            TaskEvent::StepFinished {
+                host: Some(h),
+                status,
+                exit,
+                duration,
+                message,
+                ..
+            } => {
+                for (key, buf) in partial
+                    .iter_mut()
+                    .filter(|(k, b)| k.0 == h && !b.is_empty())
+                {
+                    flush(out, key, buf);
+                    buf.clear();
+                }
+                let mut detail = vec![secs(duration)];
+                if let Some(e) = exit {
+                    detail.insert(0, e.to_string());
+                }
+                writeln!(
+                    out,
+                    "  {h}: {status} ({}){}",
+                    detail.join(", "),
+                    message.map(|m| format!(": {m}")).unwrap_or_default()
+                )
+            }
+            TaskEvent::StepFinished {
+                step,
+                host: None,
+                status,
+                duration,
+                message,
+                ..
+            } => writeln!(
+                out,
+                "[{}/{total}] {}: {status} in {}{}",
+                step + 1,
+                name(step),
+                secs(duration),
+                message.map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
+            TaskEvent::Finished { status, duration } => {
+                writeln!(out, "task {status} in {}", secs(duration))
+            }
+        };
+        let _ = out.flush();
+    }
+    task.wait().await
+}
+
 fn slug(s: &str) -> String {
     let mut out: String = s
         .chars()

@@ -462,3 +462,41 @@ async fn local_executor_runs_and_kills_process_groups() {
     );
     assert_eq!(s.steps[1].hosts[0].command, "sleep 1000");
 }
+
+#[tokio::test]
+async fn follow_prints_progress_for_headless_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, _) = scripted(dir.path());
+    let p = Pipeline::new("demo", "pg-test")
+        .step(Step::command(
+            "say",
+            host(1),
+            RemoteCommand::admin("out:hi\npart"),
+        ))
+        .step(Step::command(
+            "fail",
+            host(2),
+            RemoteCommand::admin("exit:2"),
+        ));
+    let (t, rx) = runner.start(p).unwrap();
+    let mut out = Vec::new();
+    let st = follow(&t, rx, &mut out, true).await;
+    assert_eq!(st, TaskStatus::Failed);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("task {}: demo on pg-test (log ", t.id())),
+        "{text}"
+    );
+    assert_eq!(lines[1], "[1/2] say");
+    assert_eq!(lines[2], "  h1: started");
+    assert!(text.contains("    h1 | hi\n"), "{text}");
+    assert!(text.contains("    h1 ! e\n"), "{text}");
+    assert!(text.contains("    h1 | part\n"), "{text}");
+    assert!(text.contains("  h2: failed (exit 2, "), "{text}");
+    assert!(text.contains("[2/2] fail: failed in "), "{text}");
+    assert!(
+        lines.last().unwrap().starts_with("task failed in "),
+        "{text}"
+    );
+}

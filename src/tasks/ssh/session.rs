@@ -312,7 +312,7 @@ impl Session {
                     },
                 }
             }
-            None if closed => CancelReport::Killed { pgid: 0 },
+            None if closed => CancelReport::AlreadyFinished,
             None => CancelReport::SignalSent,
         };
         // Collect what the dying command still says, briefly.
