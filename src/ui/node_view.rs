@@ -9,8 +9,12 @@ use super::theme::Theme;
 use crate::model::{Proto, SshTarget};
 use crate::snapshot::{Health, ServiceObservation};
 
-/// The status cell of a service: `unknown`, `up 1.2ms`, `down`.
+/// The status cell of a service: `unknown`, `up 1.2ms`, `down`,
+/// `not probed` (UDP), with `(stale)` when the observation is old.
 pub fn status_cell(obs: &ServiceObservation, theme: &Theme) -> Cell {
+    if obs.not_probed {
+        return ("not probed".to_string(), theme.status_unknown);
+    }
     let text = match obs.health {
         Health::Unknown => "unknown".to_string(),
         Health::Up => match obs.latency {
@@ -20,6 +24,9 @@ pub fn status_cell(obs: &ServiceObservation, theme: &Theme) -> Cell {
         },
         Health::Down => "down".to_string(),
     };
+    if obs.stale && obs.health != Health::Unknown {
+        return (format!("{text} (stale)"), theme.status_unknown);
+    }
     (text, theme.health(obs.health))
 }
 
@@ -117,4 +124,34 @@ fn ssh_text(ssh: &SshTarget) -> String {
         s.push_str(&format!(":{p}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn status_texts() {
+        let t = Theme::unstyled();
+        let obs = |health, latency: Option<u64>| ServiceObservation {
+            health,
+            latency: latency.map(Duration::from_micros),
+            ..Default::default()
+        };
+        assert_eq!(status_cell(&obs(Health::Unknown, None), &t).0, "unknown");
+        assert_eq!(status_cell(&obs(Health::Up, Some(1250)), &t).0, "up 1.2ms");
+        assert_eq!(status_cell(&obs(Health::Up, Some(42_000)), &t).0, "up 42ms");
+        assert_eq!(status_cell(&obs(Health::Down, None), &t).0, "down");
+        let stale = ServiceObservation {
+            stale: true,
+            ..obs(Health::Down, None)
+        };
+        assert_eq!(status_cell(&stale, &t).0, "down (stale)");
+        let udp = ServiceObservation {
+            not_probed: true,
+            ..Default::default()
+        };
+        assert_eq!(status_cell(&udp, &t).0, "not probed");
+    }
 }
