@@ -6,8 +6,12 @@
 //! Operator intents become actions run by `tasks`.
 
 pub mod app;
+pub mod cli;
+pub mod config;
 pub mod inventory;
+pub mod logging;
 pub mod model;
+pub mod paths;
 pub mod snapshot;
 pub mod sources;
 pub mod tasks;

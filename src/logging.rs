@@ -8,11 +8,13 @@ use tracing_subscriber::EnvFilter;
 
 /// Start file logging; keep the guard alive until exit so lines are flushed.
 pub fn init(log_dir: &Path) -> color_eyre::Result<WorkerGuard> {
-    std::fs::create_dir_all(log_dir)
-        .map_err(|e| color_eyre::eyre::eyre!("cannot create log directory {}: {e}", log_dir.display()))?;
+    std::fs::create_dir_all(log_dir).map_err(|e| {
+        color_eyre::eyre::eyre!("cannot create log directory {}: {e}", log_dir.display())
+    })?;
     let appender = tracing_appender::rolling::never(log_dir, "pigsty-tui.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = EnvFilter::try_from_env("PIGSTY_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("PIGSTY_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

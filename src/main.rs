@@ -1,3 +1,99 @@
-fn main() {
-    println!("pigsty-tui");
+//! `pigsty-tui`: the binary. Parses the command line, then runs the TUI or a
+//! headless command. Everything else lives in the library crate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use color_eyre::eyre::{Result, eyre};
+
+use pigsty_tui::cli::{self, Cli, Command};
+use pigsty_tui::config::Config;
+use pigsty_tui::inventory;
+use pigsty_tui::paths::Paths;
+use pigsty_tui::sources::SourcesConfig;
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let paths = Paths::resolve();
+    let config_file = cli.config.clone().unwrap_or_else(|| paths.config_file());
+    let config = Config::load(&config_file).map_err(|e| eyre!("configuration: {e}"))?;
+
+    match &cli.command {
+        Some(Command::Info) => {
+            cli::info::run(&paths, &config_file);
+            Ok(0)
+        }
+        Some(Command::Check) => {
+            let path = inventory_path(&cli, &config)?;
+            Ok(cli::check::run(&path))
+        }
+        Some(Command::Status {
+            cluster,
+            format,
+            watch,
+        }) => {
+            let path = inventory_path(&cli, &config)?;
+            let deployment = inventory::load(&path).map_err(|e| eyre!("{e}"))?;
+            cli::status::run(
+                deployment,
+                cli::status::StatusOptions {
+                    cluster: cluster.as_deref(),
+                    format: *format,
+                    watch: *watch,
+                    sources: sources_config(&cli, &config)?,
+                },
+            )
+        }
+        None => {
+            let path = inventory_path(&cli, &config)?;
+            let deployment = inventory::load(&path).map_err(|e| eyre!("{e}"))?;
+            let _log_guard = pigsty_tui::logging::init(&paths.log_dir())?;
+            tracing::info!(inventory = %path.display(), "starting console");
+            cli::tui::run(
+                cli::tui::ConsoleOptions {
+                    inventory_path: path,
+                    theme: cli.theme.clone().or_else(|| config.theme.clone()),
+                    readonly: cli.readonly || config.readonly,
+                    sources: sources_config(&cli, &config)?,
+                },
+                deployment,
+            )?;
+            Ok(0)
+        }
+    }
+}
+
+/// Poll settings: flags win over the configuration file.
+fn sources_config(cli: &Cli, config: &Config) -> Result<SourcesConfig> {
+    let refresh = cli.refresh.or(config.refresh).unwrap_or(2.0);
+    if !(0.1..=3600.0).contains(&refresh) {
+        return Err(eyre!(
+            "--refresh {refresh}: expected seconds between 0.1 and 3600"
+        ));
+    }
+    let mut cfg = SourcesConfig::with_interval(Duration::from_secs_f64(refresh));
+    cfg.prometheus_url = config.prometheus_url.clone();
+    Ok(cfg)
+}
+
+/// `-i` wins, then the configuration file, then Pigsty's usual places.
+fn inventory_path(cli: &Cli, config: &Config) -> Result<PathBuf> {
+    let explicit = cli.inventory.as_deref().or(config.inventory.as_deref());
+    inventory::discover(explicit).map_err(|e| eyre!("{e}"))
 }

@@ -12,7 +12,10 @@ pub fn run(path: &Path) -> i32 {
                 "{}: ok: Pigsty {}{}, DCS {}, {} infra node(s), {} cluster(s), {} instance(s)",
                 path.display(),
                 d.generation,
-                d.version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default(),
+                d.version
+                    .as_deref()
+                    .map(|v| format!(" ({v})"))
+                    .unwrap_or_default(),
                 d.dcs.kind,
                 d.infra.len(),
                 d.clusters.len(),

@@ -6,7 +6,10 @@ use crate::paths::Paths;
 
 pub fn run(paths: &Paths, config_file: &PathBuf) {
     println!("config file:   {}", config_file.display());
-    println!("themes dir:    {} (built-in: default, light, high-contrast)", paths.themes_dir().display());
+    println!(
+        "themes dir:    {} (built-in: default, light, high-contrast)",
+        paths.themes_dir().display()
+    );
     println!("state dir:     {}", paths.state_dir.display());
     println!("log file:      {}", paths.log_file().display());
     println!("inventory search order (when -i is absent):");

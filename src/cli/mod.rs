@@ -40,7 +40,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the deployment as a table or JSON.
+    /// Print the deployment with its live state as a table or JSON.
     Status {
         /// Only this cluster.
         #[arg(short = 'c', long = "cluster", value_name = "CLUSTER")]
@@ -48,6 +48,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Keep polling and print every interval (JSON: one document per line).
+        #[arg(long)]
+        watch: bool,
     },
     /// Validate the inventory; exit 1 on errors.
     Check,

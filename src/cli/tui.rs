@@ -6,36 +6,47 @@ use std::sync::Arc;
 use color_eyre::eyre::Result;
 
 use crate::app::{self, AppOptions};
-use crate::config::Config;
 use crate::model::Deployment;
-use crate::paths::Paths;
-use crate::snapshot::Snapshot;
-use crate::ui::theme::Theme;
+use crate::sources::{self, SourcesConfig};
+use crate::ui::theme::{self, Theme};
 
-use super::Cli;
+/// Settings of one console session.
+pub struct ConsoleOptions {
+    pub inventory_path: PathBuf,
+    pub theme: Option<String>,
+    pub readonly: bool,
+    pub sources: SourcesConfig,
+}
 
-pub fn run(cli: &Cli, config: &Config, paths: &Paths, inventory_path: PathBuf, deployment: Deployment) -> Result<()> {
-    let _ = paths;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme_name = cli.theme.clone().or_else(|| config.theme.clone()).unwrap_or_else(|| "default".into());
-    let (theme, theme_warning) = match Theme::load(&theme_name) {
-        Ok(t) => (t, None),
-        Err(e) => (Theme::default(), Some(e.to_string())),
-    };
-    if let Some(w) = &theme_warning {
-        tracing::warn!("{w}");
+pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
+    let no_color = theme::no_color_requested();
+    let (theme, theme_problem) = Theme::for_console(opts.theme.as_deref(), no_color);
+    let mut notices = Vec::new();
+    if let Some(p) = theme_problem {
+        tracing::warn!("{p}");
+        notices.push(p);
     }
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
-        let (_snapshot_tx, snapshot_rx) = tokio::sync::watch::channel(Arc::new(Snapshot::empty()));
-        app::run(AppOptions {
-            deployment,
-            inventory_path,
-            theme,
-            readonly: cli.readonly || config.readonly,
-            no_color,
-            snapshot_rx,
-        })
-        .await
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let snapshot_rx =
+            sources::spawn(Arc::new(deployment.clone()), opts.sources, cancel.clone());
+        let result = app::run_with_notices(
+            AppOptions {
+                deployment,
+                inventory_path: opts.inventory_path,
+                theme,
+                readonly: opts.readonly,
+                no_color,
+                snapshot_rx,
+            },
+            notices,
+        )
+        .await;
+        cancel.cancel();
+        result
     })
 }

@@ -239,7 +239,10 @@ pub struct Instance {
 impl Instance {
     /// Port of the first service of `kind` on this instance.
     pub fn port_of(&self, kind: ServiceKind) -> Option<u16> {
-        self.services.iter().find(|s| s.kind == kind).map(|s| s.port)
+        self.services
+            .iter()
+            .find(|s| s.kind == kind)
+            .map(|s| s.port)
     }
 
     pub fn patroni_port(&self) -> u16 {
@@ -384,7 +387,10 @@ impl<'a> NodeServices<'a> {
     pub fn services(&self) -> impl Iterator<Item = &'a Service> + 'a {
         let infra = self.infra.map(|n| n.services.iter());
         let inst = self.instance.map(|i| i.services.iter());
-        infra.into_iter().flatten().chain(inst.into_iter().flatten())
+        infra
+            .into_iter()
+            .flatten()
+            .chain(inst.into_iter().flatten())
     }
 
     /// Node name: nodename, else instance name, else infra node name.
