@@ -122,9 +122,15 @@ struct PoolInner {
 pub(super) struct Connection {
     pub(super) handle: Handle<ClientHandler>,
     pub(super) endpoint: Endpoint,
+    /// Limits concurrent command channels below OpenSSH's `MaxSessions`
+    /// (10 by default), keeping room for kill commands.
+    pub(super) channels: Arc<tokio::sync::Semaphore>,
     /// Keeps the jump connection alive while this one lives.
     _jump: Option<Arc<Connection>>,
 }
+
+/// Command channels open at once on one connection (more wait).
+pub const CHANNELS_PER_CONNECTION: usize = 8;
 
 /// The SSH connections of pigsty-tui (cheap to clone, shared).
 #[derive(Clone)]
@@ -587,6 +593,7 @@ impl SshPool {
                 Ok(Connection {
                     handle,
                     endpoint: ep.clone(),
+                    channels: Arc::new(tokio::sync::Semaphore::new(CHANNELS_PER_CONNECTION)),
                     _jump: jump,
                 })
             }

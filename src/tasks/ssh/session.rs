@@ -86,15 +86,24 @@ impl Session {
     /// Open a session channel, reconnecting once if the pooled connection
     /// turns out to be dead.
     async fn channel(&self) -> Result<russh::Channel<client::Msg>, SshError> {
-        for attempt in 0..2 {
+        let mut reconnected = false;
+        let mut refusals = 0;
+        loop {
             let conn = self.conn.lock().unwrap().clone();
             match conn.handle.channel_open_session().await {
                 Ok(ch) => return Ok(ch),
-                Err(e) if attempt == 0 && conn.handle.is_closed() => {
+                Err(e) if !reconnected && conn.handle.is_closed() => {
                     tracing::debug!(endpoint = %self.endpoint, error = %e, "reconnecting");
+                    reconnected = true;
                     self.pool.discard(&conn);
                     let fresh = self.pool.connect(&self.endpoint).await?;
                     *self.conn.lock().unwrap() = fresh;
+                }
+                // The server refuses more sessions for now (MaxSessions):
+                // others will close; try again for a while.
+                Err(russh::Error::ChannelOpenFailure(_)) if refusals < 40 => {
+                    refusals += 1;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 Err(e) => {
                     return Err(self
@@ -103,7 +112,6 @@ impl Session {
                 }
             }
         }
-        unreachable!()
     }
 
     fn is_closed(&self) -> bool {
@@ -200,6 +208,11 @@ impl Session {
         cancel: &CancellationToken,
     ) -> Result<ExecOutcome, SshError> {
         let line = remote_command_line(command, &self.endpoint.user, &self.dbsu);
+        let slots = self.conn.lock().unwrap().channels.clone();
+        let _slot = tokio::select! {
+            s = slots.acquire_owned() => s.ok(),
+            _ = cancel.cancelled() => return Ok(ExecOutcome::Cancelled(CancelReport::NotStarted)),
+        };
         let mut ch = self.channel().await?;
         ch.exec(true, line).await.map_err(|e| {
             self.endpoint
