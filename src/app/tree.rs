@@ -76,20 +76,26 @@ pub struct TreeState {
     filter: String,
     /// Widest item name, for aligning the IP column.
     name_width: usize,
+    /// Widest IP.
+    ip_width: usize,
 }
 
 impl TreeState {
     pub fn new(deployment: &Deployment) -> Self {
         let expand = deployment.instance_count() <= EXPAND_ALL_LIMIT;
+        let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
         let name_width = deployment
             .infra
             .iter()
-            .map(|n| unicode_width::UnicodeWidthStr::width(n.name.as_str()))
-            .chain(
-                deployment
-                    .instances()
-                    .map(|i| unicode_width::UnicodeWidthStr::width(i.name.as_str())),
-            )
+            .map(|n| width(&n.name))
+            .chain(deployment.instances().map(|i| width(&i.name)))
+            .max()
+            .unwrap_or(0);
+        let ip_width = deployment
+            .infra
+            .iter()
+            .map(|n| width(&n.ip))
+            .chain(deployment.instances().map(|i| width(&i.ip)))
             .max()
             .unwrap_or(0);
         let mut state = TreeState {
@@ -101,6 +107,7 @@ impl TreeState {
             cluster_expanded: vec![expand; deployment.clusters.len()],
             filter: String::new(),
             name_width,
+            ip_width,
         };
         state.rebuild(deployment);
         // Start on the first cluster: that is what an operator looks at first.
@@ -136,6 +143,11 @@ impl TreeState {
     /// Widest infra node or instance name in the deployment.
     pub fn name_width(&self) -> usize {
         self.name_width
+    }
+
+    /// Widest infra node or instance IP in the deployment.
+    pub fn ip_width(&self) -> usize {
+        self.ip_width
     }
 
     pub fn is_expanded(&self, item: TreeItem) -> bool {

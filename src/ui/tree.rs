@@ -56,7 +56,7 @@ impl Component for TreePane {
             rows.len(),
             rows_h,
         );
-        let columns = Columns::new(app, view.deployment, inner.width as usize);
+        let columns = Columns::new(app, inner.width as usize);
         let mut lines: Vec<Line> = Vec::with_capacity(rows_h);
         for (i, row) in rows.iter().enumerate().skip(offset).take(rows_h) {
             let selected = i == app.tree.selected_index();
@@ -177,15 +177,8 @@ const INSTANCE_INDENT: usize = 6;
 const LONG_ROLE: usize = 7;
 
 impl Columns {
-    fn new(app: &AppState, deployment: &Deployment, pane: usize) -> Self {
-        let ip = deployment
-            .infra
-            .iter()
-            .map(|n| width(&n.ip))
-            .chain(deployment.instances().map(|i| width(&i.ip)))
-            .max()
-            .unwrap_or(0)
-            .min(15);
+    fn new(app: &AppState, pane: usize) -> Self {
+        let ip = app.tree.ip_width().min(15);
         let want_name = app.tree.name_width().max(4);
         let fixed_long = INSTANCE_INDENT + 1 + ip + 1 + LONG_ROLE;
         let fixed_short = INSTANCE_INDENT + 1 + ip + 1 + 1;
