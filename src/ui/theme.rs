@@ -362,7 +362,8 @@ pub fn config_dir() -> Option<PathBuf> {
 /// below it) so it fits on a warning line.
 fn first_line(message: &str) -> String {
     let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
-    let head = lines.next().unwrap_or("invalid YAML").to_string();
+    let head = lines.next().unwrap_or("invalid YAML");
+    let head = head.strip_prefix("error: ").unwrap_or(head).to_string();
     // Keep a location line if the headline has none.
     match lines.find(|l| l.contains("line")) {
         Some(loc) if !head.contains("line") => format!("{head} ({loc})"),
