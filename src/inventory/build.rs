@@ -854,7 +854,7 @@ impl<'a, 'i, 'f> Builder<'a, 'i, 'f> {
                     let msg = format!(
                         "{}: pg_cluster is {}; expected the cluster name (a string such as 'pg-test')",
                         g.name,
-                        if node.as_str().is_some() {
+                        if node.as_str().is_some() || node.is_null() {
                             "empty"
                         } else {
                             node.type_name()
@@ -923,6 +923,9 @@ impl<'a, 'i, 'f> Builder<'a, 'i, 'f> {
         let mut instances = Vec::with_capacity(hosts.len());
         let mut services: Option<Vec<ClusterService>> = None;
         for &h in hosts {
+            if self.inv.hosts[h].broken {
+                continue;
+            }
             let hv = self.view(h);
             let ip = hv.host_name().to_string();
             let host_pos = self.inv.hosts[h].pos;

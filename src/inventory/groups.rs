@@ -78,6 +78,8 @@ pub struct Host<'a> {
     pub var_maps: Vec<&'a Node>,
     /// Groups listing the host directly, in file order.
     pub groups: Vec<usize>,
+    /// Listed with a value that is not host variables (already an error).
+    pub broken: bool,
 }
 
 /// Where a resolved variable came from.
@@ -215,6 +217,7 @@ impl<'a> Inventory<'a> {
             pos,
             var_maps: Vec::new(),
             groups: Vec::new(),
+            broken: false,
         });
         id
     }
@@ -316,17 +319,20 @@ impl<'a> Inventory<'a> {
             match &v.value {
                 Value::Map(_) => host.var_maps.push(v),
                 Value::Null => {}
-                _ => self.errors.push(Diagnostic::at(
-                    file,
-                    v.def,
-                    format!(
-                        "host {} in group '{}' has {} as its value; expected host variables \
+                _ => {
+                    host.broken = true;
+                    self.errors.push(Diagnostic::at(
+                        file,
+                        v.def,
+                        format!(
+                            "host {} in group '{}' has {} as its value; expected host variables \
                          (a mapping such as '{{ pg_seq: 1, pg_role: primary }}') or nothing",
-                        self.hosts[hid].name,
-                        self.groups[gid].name,
-                        v.type_name()
-                    ),
-                )),
+                            self.hosts[hid].name,
+                            self.groups[gid].name,
+                            v.type_name()
+                        ),
+                    ))
+                }
             }
         }
     }

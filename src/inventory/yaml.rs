@@ -120,7 +120,7 @@ impl Node {
     pub fn key_text(&self) -> String {
         self.scalar_text().unwrap_or_else(|| match &self.value {
             Value::Null => "null".to_string(),
-            _ => self.short().to_string(),
+            _ => self.type_name().to_string(),
         })
     }
 
@@ -149,13 +149,14 @@ impl Node {
         }
     }
 
-    /// A short rendering for messages: scalars quoted as written, containers
-    /// by kind.
+    /// A short rendering for "has <name> <short>" messages: scalars quoted
+    /// as written, others as "set to null" / "set to a list" / "set to a
+    /// mapping".
     pub fn short(&self) -> String {
         match &self.value {
-            Value::Null => "null".to_string(),
-            Value::Seq(_) => "a list".to_string(),
-            Value::Map(_) => "a mapping".to_string(),
+            Value::Null => "set to null".to_string(),
+            Value::Seq(_) => "set to a list".to_string(),
+            Value::Map(_) => "set to a mapping".to_string(),
             _ => {
                 let t = self.scalar_text().unwrap_or_default();
                 let t = if t.chars().count() > 40 {
