@@ -107,15 +107,47 @@ pub fn lines(view: &View, cluster: &Cluster, width: usize) -> Vec<Line<'static>>
                 (i.name.clone(), t.text),
                 (i.ip.clone(), t.dim),
                 (i.role.to_string(), t.role(i.role)),
+                live_role_cell(view, cluster, i),
                 status_cell(&pg, t),
                 status_cell(&patroni, t),
                 (note.join(", "), t.dim),
             ]
         })
         .collect();
-    let header = ["NAME", "IP", "ROLE", "POSTGRES", "PATRONI", "NOTE"];
-    out.extend(table(&header, &rows, 5, width, t.dim));
+    let header = [
+        "NAME",
+        "IP",
+        "ROLE",
+        "LIVE ROLE",
+        "POSTGRES",
+        "PATRONI",
+        "NOTE",
+    ];
+    out.extend(table(&header, &rows, 6, width, t.dim));
     out
+}
+
+/// Patroni's live role of instance `i` (`leader`, `replica`, …), `unknown`
+/// until the snapshot has it; a stale role is marked.
+fn live_role_cell(view: &View, cluster: &Cluster, i: &Instance) -> Cell {
+    let t = view.theme;
+    let role = view
+        .snapshot
+        .cluster(&cluster.name)
+        .and_then(|c| c.member(&i.name))
+        .and_then(|m| m.role.as_ref());
+    match role {
+        None => ("unknown".to_string(), t.status_unknown),
+        Some(fact) if fact.stale => (format!("{} (stale)", fact.value), t.status_unknown),
+        Some(fact) => {
+            let style = match fact.value.as_str() {
+                "leader" | "standby_leader" => t.role_primary,
+                "replica" | "sync_standby" => t.role_replica,
+                _ => t.warning,
+            };
+            (fact.value.clone(), style)
+        }
+    }
 }
 
 /// Who replicates from whom: each instance's parent is its `upstream`
