@@ -4,7 +4,7 @@
 //! Review changed snapshots with `cargo insta review` (or set
 //! `INSTA_UPDATE=always` and inspect the diff of `tests/snapshots/`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pigsty_tui::app::tree::TreeItem;
@@ -18,231 +18,31 @@ use ratatui::backend::TestBackend;
 
 // ---------------------------------------------------------------- fixtures
 
-/// The four-node sandbox of Pigsty's architecture notes: `meta`
-/// (10.10.10.10, infra + pg-meta-1) and node-1..3 running pg-test.
+/// The four-node sandbox of Pigsty's architecture notes (`meta` at
+/// 10.10.10.10 with infra and pg-meta-1, pg-test on 10.10.10.11-13), as the
+/// inventory loader reads it.
 fn sandbox() -> Deployment {
-    let infra_services = vec![
-        Service::new(
-            ServiceKind::Grafana,
-            "Grafana",
-            3000,
-            "Pigsty monitoring UI",
-        ),
-        Service::new(
-            ServiceKind::Prometheus,
-            "Prometheus",
-            9090,
-            "Monitoring time-series database",
-        )
-        .with_health("/-/ready"),
-        Service::new(
-            ServiceKind::Alertmanager,
-            "Alertmanager",
-            9093,
-            "Alert aggregation",
-        ),
-        Service::new(
-            ServiceKind::ConsulServer,
-            "Consul",
-            8500,
-            "DCS, service discovery",
-        ),
-        Service::new(
-            ServiceKind::ConsulDns,
-            "Consul DNS",
-            8600,
-            "DNS served by Consul",
-        )
-        .udp(),
-        Service::new(
-            ServiceKind::Nginx,
-            "Nginx",
-            80,
-            "Entry proxy for all web services",
-        ),
-        Service::new(ServiceKind::Ntp, "NTP", 123, "Time server").udp(),
-        Service::new(ServiceKind::Dnsmasq, "Dnsmasq", 53, "DNS server").udp(),
-    ];
-    let db_services = || {
-        vec![
-            Service::new(
-                ServiceKind::Postgres,
-                "Postgres",
-                5432,
-                "PostgreSQL database",
-            ),
-            Service::new(ServiceKind::Pgbouncer, "Pgbouncer", 6432, "Connection pool"),
-            Service::new(ServiceKind::Patroni, "Patroni", 8008, "HA agent").with_health("/health"),
-            Service::new(ServiceKind::ConsulAgent, "Consul Agent", 8500, "DCS agent"),
-            Service::new(
-                ServiceKind::HaproxyService,
-                "Haproxy Primary",
-                5433,
-                "Read-write service",
-            ),
-            Service::new(
-                ServiceKind::HaproxyService,
-                "Haproxy Replica",
-                5434,
-                "Read-only service",
-            ),
-            Service::new(
-                ServiceKind::HaproxyService,
-                "Haproxy Default",
-                5436,
-                "Direct primary",
-            ),
-            Service::new(
-                ServiceKind::HaproxyService,
-                "Haproxy Offline",
-                5438,
-                "Offline reads",
-            ),
-            Service::new(
-                ServiceKind::HaproxyAdmin,
-                "Haproxy Admin",
-                9101,
-                "HAProxy admin page",
-            ),
-            Service::new(
-                ServiceKind::PgExporter,
-                "PG Exporter",
-                9630,
-                "Postgres metrics",
-            ),
-            Service::new(
-                ServiceKind::PgbouncerExporter,
-                "PGBouncer Exporter",
-                9631,
-                "Pgbouncer metrics",
-            ),
-            Service::new(
-                ServiceKind::NodeExporter,
-                "Node Exporter",
-                9100,
-                "Node metrics",
-            ),
-        ]
-    };
-    let ssh = |ip: &str| SshTarget {
-        host: ip.to_string(),
-        port: None,
-        user: None,
-        key_file: None,
-    };
-    let instance = |cluster: &str, seq: u32, ip: &str, role: DeclaredRole, node: &str| Instance {
-        name: format!("{cluster}-{seq}"),
-        cluster: cluster.to_string(),
-        ip: ip.to_string(),
-        seq,
-        role,
-        offline_query: false,
-        upstream: None,
-        nodename: Some(node.to_string()),
-        services: db_services(),
-        ssh: ssh(ip),
-        vars: Vars::new(),
-    };
-    let services = vec![
-        cluster_service("primary", 5433, "pgbouncer", "/primary", "[]"),
-        cluster_service("replica", 5434, "pgbouncer", "/read-only", "[]"),
-        cluster_service("default", 5436, "postgres", "/primary", "[]"),
-        cluster_service(
-            "offline",
-            5438,
-            "postgres",
-            "/replica",
-            "[? pg_role == `offline` || pg_offline_query ]",
-        ),
-    ];
-    let mut test3 = instance("pg-test", 3, "10.10.10.13", DeclaredRole::Replica, "node-3");
-    test3.offline_query = true;
-    Deployment {
-        name: "sandbox".into(),
-        source: PathBuf::from("inventory/sandbox.yml"),
-        generation: Generation::V1,
-        version: Some("v1.5.1".into()),
-        dcs: Dcs {
-            kind: DcsKind::Consul,
-            servers: vec![DcsServer {
-                name: "meta-1".into(),
-                ip: "10.10.10.10".into(),
-                port: 8500,
-            }],
-            namespace: "/pg".into(),
-        },
-        infra: vec![InfraNode {
-            ip: "10.10.10.10".into(),
-            name: "meta".into(),
-            seq: 1,
-            services: infra_services,
-            ssh: ssh("10.10.10.10"),
-            vars: Vars::new(),
-        }],
-        clusters: vec![
-            Cluster {
-                name: "pg-meta".into(),
-                instances: vec![instance(
-                    "pg-meta",
-                    1,
-                    "10.10.10.10",
-                    DeclaredRole::Primary,
-                    "meta",
-                )],
-                services: services.clone(),
-            },
-            Cluster {
-                name: "pg-test".into(),
-                instances: vec![
-                    instance("pg-test", 1, "10.10.10.11", DeclaredRole::Primary, "node-1"),
-                    instance("pg-test", 2, "10.10.10.12", DeclaredRole::Replica, "node-2"),
-                    test3,
-                ],
-                services,
-            },
-        ],
-        endpoints: InfraEndpoints {
-            prometheus: Some(Endpoint {
-                host: "10.10.10.10".into(),
-                port: 9090,
-            }),
-            alertmanager: Some(Endpoint {
-                host: "10.10.10.10".into(),
-                port: 9093,
-            }),
-            grafana: Some(Endpoint {
-                host: "10.10.10.10".into(),
-                port: 3000,
-            }),
-        },
-        patroni_auth: None,
-        warnings: vec![
-            Warning {
-                scope: Some("pg-test".into()),
-                message: "pg-test-3 has pg_offline_query but is not declared offline".into(),
-            },
-            Warning {
-                scope: None,
-                message: "dcs_servers names meta-1, but no such node is in the meta group".into(),
-            },
-        ],
-    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/sandbox.yml");
+    let mut d = pigsty_tui::inventory::load(&path).expect("inventory/sandbox.yml loads");
+    // Shown as given on the command line, independent of the checkout.
+    d.source = PathBuf::from("inventory/sandbox.yml");
+    d
 }
 
-fn cluster_service(
-    name: &str,
-    port: u16,
-    dest: &str,
-    check: &str,
-    selector: &str,
-) -> ClusterService {
-    ClusterService {
-        name: name.into(),
-        port,
-        dest: dest.into(),
-        check: Some(check.into()),
-        selector: Some(selector.into()),
-    }
+/// The sandbox with two inventory warnings.
+fn sandbox_with_warnings() -> Deployment {
+    let mut d = sandbox();
+    d.warnings = vec![
+        Warning {
+            scope: Some("pg-test".into()),
+            message: "pg-test-3 has pg_offline_query but is not declared offline".into(),
+        },
+        Warning {
+            scope: None,
+            message: "dcs_servers names meta-1, but no such node is in the meta group".into(),
+        },
+    ];
+    d
 }
 
 /// `clusters` clusters of `per_cluster` instances, for scale tests.
@@ -345,7 +145,8 @@ fn snapshot_at_sizes(name: &str, app: &AppState, d: &Deployment) {
 
 #[test]
 fn cluster_selected() {
-    let d = sandbox();
+    // With warnings: the cluster's own is shown under its summary.
+    let d = sandbox_with_warnings();
     let app = selecting(&d, TreeItem::Cluster(1));
     snapshot_at_sizes("cluster_selected", &app, &d);
 }
@@ -427,7 +228,7 @@ fn filter_active() {
 
 #[test]
 fn warnings_popup() {
-    let d = sandbox();
+    let d = sandbox_with_warnings();
     let mut app = new_app(&d);
     app.notices.push(
         "invalid theme my.yml: header: unknown colour 'purple'; using the built-in default theme"
@@ -685,13 +486,13 @@ fn palette_selects_clusters_and_nodes() {
         })
     );
 
-    // An infra node by name, and an instance by nodename.
+    // An infra node by name, and an instance by name with the alias.
     press(&mut app, &d, KeyCode::Char(':'));
-    type_text(&mut app, &d, "node meta");
+    type_text(&mut app, &d, &format!("node {}", d.infra[0].name));
     press(&mut app, &d, KeyCode::Enter);
     assert_eq!(app.tree.selected(), Some(TreeItem::InfraNode(0)));
     press(&mut app, &d, KeyCode::Char(':'));
-    type_text(&mut app, &d, "n node-3");
+    type_text(&mut app, &d, "n pg-test-3");
     press(&mut app, &d, KeyCode::Enter);
     assert_eq!(
         app.tree.selected(),
