@@ -857,6 +857,37 @@ fn error_type_is_a_std_error_with_diagnostics() {
     assert!(as_error.source().is_none());
 }
 
+/// Truncated and mangled inventories give located errors (or load), never a
+/// panic.
+#[test]
+fn never_panics_on_truncated_or_mangled_input() {
+    let check = |text: &str, what: &str| {
+        if let Err(e) = inventory::parse(text, Path::new("m.yml")) {
+            for d in e.diagnostics() {
+                assert!(d.line.is_some() && d.column.is_some(), "{what}: {d}");
+            }
+            assert!(!e.to_string().is_empty());
+        }
+    };
+    for name in ["v1.yml", "v3.yml", "warnings.yml"] {
+        let text = std::fs::read_to_string(fixture(name)).unwrap();
+        for (i, _) in text.char_indices().step_by(11) {
+            check(&text[..i], &format!("{name} cut at {i}"));
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for n in 0..lines.len() {
+            for junk in [
+                "[", "{", " *x", " &a", "- x", ": :", "\t", " !!int x", " <<: 1",
+            ] {
+                let mut mangled = lines.clone();
+                let line = format!("{}{junk}", lines[n]);
+                mangled[n] = &line;
+                check(&mangled.join("\n"), &format!("{name} line {n} + {junk:?}"));
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------- warnings --
 
 #[test]

@@ -82,6 +82,64 @@ pub struct Host<'a> {
     pub broken: bool,
 }
 
+/// Most hosts one range pattern may expand to.
+const MAX_RANGE: usize = 100_000;
+
+/// Expand Ansible host ranges: `10.10.10.[11:13]`, `db-[01:10:2]`,
+/// `node-[a:c]` (several brackets multiply). A name without `[` is itself.
+pub fn expand_host_range(name: &str) -> Result<Vec<String>, String> {
+    let Some(open) = name.find('[') else {
+        return Ok(vec![name.to_string()]);
+    };
+    let Some(close) = name[open..].find(']').map(|i| open + i) else {
+        return Err("has '[' without ']'".to_string());
+    };
+    let (head, range, tail) = (&name[..open], &name[open + 1..close], &name[close + 1..]);
+    let parts: Vec<&str> = range.split(':').collect();
+    let (start, end, step) = match parts.as_slice() {
+        [a, b] => (*a, *b, 1usize),
+        [a, b, st] => (
+            *a,
+            *b,
+            st.parse::<usize>()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| format!("has a bad step '{st}'"))?,
+        ),
+        _ => return Err("needs a range like [start:end] or [start:end:step]".to_string()),
+    };
+    let mut items = Vec::new();
+    if let (Ok(a), Ok(b)) = (start.parse::<usize>(), end.parse::<usize>()) {
+        if a > b || (b - a) / step >= MAX_RANGE {
+            return Err(format!("has an empty or too large range [{range}]"));
+        }
+        let width = if start.len() > 1 && start.starts_with('0') {
+            start.len()
+        } else {
+            0
+        };
+        items.extend((a..=b).step_by(step).map(|i| format!("{i:0width$}")));
+    } else if let ([a], [b]) = (start.as_bytes(), end.as_bytes()) {
+        if !a.is_ascii_alphabetic() || !b.is_ascii_alphabetic() || a > b {
+            return Err(format!("has a bad range [{range}]"));
+        }
+        items.extend((*a..=*b).step_by(step).map(|c| (c as char).to_string()));
+    } else {
+        return Err(format!("has a bad range [{range}]"));
+    }
+    let tails = expand_host_range(tail)?;
+    if items.len().saturating_mul(tails.len()) > MAX_RANGE {
+        return Err("expands to too many hosts".to_string());
+    }
+    let mut out = Vec::with_capacity(items.len() * tails.len());
+    for i in &items {
+        for t in &tails {
+            out.push(format!("{head}{i}{t}"));
+        }
+    }
+    Ok(out)
+}
+
 /// Where a resolved variable came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -172,6 +230,25 @@ impl<'a> Inventory<'a> {
         let all_id = inv.group_id("all", all_key.def);
         debug_assert_eq!(all_id, ALL);
         inv.read_group(ALL, all_node, file);
+        // Ansible reads other top-level keys as groups too (children of
+        // `all`); anchor holders such as `x-common: &common {..}` are not.
+        for (k, v) in root.as_map().unwrap_or(&[]) {
+            let Some(name) = k.as_str() else { continue };
+            let looks_like_group = v.as_map().is_some_and(|m| {
+                m.iter().any(|(gk, _)| {
+                    matches!(gk.as_str(), Some("hosts") | Some("vars") | Some("children"))
+                })
+            });
+            if name == "all" || !looks_like_group {
+                continue;
+            }
+            let cid = inv.group_id(name, k.def);
+            if !inv.groups[ALL].children.contains(&cid) {
+                inv.groups[ALL].children.push(cid);
+                inv.groups[cid].parents.push(ALL);
+            }
+            inv.read_group(cid, v, file);
+        }
         inv.compute_depths(file);
         for g in 0..inv.groups.len() {
             let prio = inv.groups[g]
@@ -310,29 +387,46 @@ impl<'a> Inventory<'a> {
                 ));
                 continue;
             };
-            let hid = self.host_id(name, k.def);
-            let host = &mut self.hosts[hid];
-            if !host.groups.contains(&gid) {
-                host.groups.push(gid);
-                self.groups[gid].hosts.push(hid);
-            }
-            match &v.value {
-                Value::Map(_) => host.var_maps.push(v),
-                Value::Null => {}
-                _ => {
-                    host.broken = true;
+            let names = match expand_host_range(&name) {
+                Ok(names) => names,
+                Err(why) => {
                     self.errors.push(Diagnostic::at(
                         file,
-                        v.def,
-                        format!(
-                            "host {} in group '{}' has {} as its value; expected host variables \
-                         (a mapping such as '{{ pg_seq: 1, pg_role: primary }}') or nothing",
-                            self.hosts[hid].name,
-                            self.groups[gid].name,
-                            v.type_name()
-                        ),
-                    ))
+                        k.def,
+                        format!("host pattern '{name}' {why}; expected e.g. '10.10.10.[11:13]'"),
+                    ));
+                    continue;
                 }
+            };
+            for name in names {
+                self.add_host(gid, name, k, v, file);
+            }
+        }
+    }
+
+    fn add_host(&mut self, gid: usize, name: String, k: &'a Node, v: &'a Node, file: &Path) {
+        let hid = self.host_id(name, k.def);
+        let host = &mut self.hosts[hid];
+        if !host.groups.contains(&gid) {
+            host.groups.push(gid);
+            self.groups[gid].hosts.push(hid);
+        }
+        match &v.value {
+            Value::Map(_) => host.var_maps.push(v),
+            Value::Null => {}
+            _ => {
+                host.broken = true;
+                self.errors.push(Diagnostic::at(
+                    file,
+                    v.def,
+                    format!(
+                        "host {} in group '{}' has {} as its value; expected host variables \
+                         (a mapping such as '{{ pg_seq: 1, pg_role: primary }}') or nothing",
+                        self.hosts[hid].name,
+                        self.groups[gid].name,
+                        v.type_name()
+                    ),
+                ))
             }
         }
     }
@@ -629,6 +723,44 @@ mod tests {
         let v = HostVars::new(&inv, 0, &defaults);
         // alpha has the higher priority, so it wins despite sorting first
         assert_eq!(v.get("x").unwrap().node.as_str(), Some("alpha"));
+    }
+
+    #[test]
+    fn host_ranges() {
+        assert_eq!(
+            expand_host_range("10.10.10.[11:13]").unwrap(),
+            ["10.10.10.11", "10.10.10.12", "10.10.10.13"]
+        );
+        assert_eq!(
+            expand_host_range("db-[01:05:2]").unwrap(),
+            ["db-01", "db-03", "db-05"]
+        );
+        assert_eq!(
+            expand_host_range("n[a:b]-[1:2]").unwrap(),
+            ["na-1", "na-2", "nb-1", "nb-2"]
+        );
+        assert_eq!(expand_host_range("plain").unwrap(), ["plain"]);
+        assert!(expand_host_range("x[1:").is_err());
+        assert!(expand_host_range("x[3:1]").is_err());
+        assert!(expand_host_range("x[1:2:0]").is_err());
+    }
+
+    #[test]
+    fn top_level_groups_are_children_of_all() {
+        let (root, _) = inv("x-common: &c { a: 1 }
+all:
+  vars: { v: all }
+pg-extra:
+  hosts: { h1: {} }
+  vars: { v: extra }
+");
+        let inv = Inventory::read(&root, Path::new("x.yml")).unwrap();
+        assert!(inv.group("x-common").is_none());
+        let g = inv.group("pg-extra").unwrap();
+        assert_eq!(inv.groups[g].depth, 1);
+        let defaults = Defaults::default();
+        let v = HostVars::new(&inv, inv.host_index["h1"], &defaults);
+        assert_eq!(v.get("v").unwrap().node.as_str(), Some("extra"));
     }
 
     #[test]

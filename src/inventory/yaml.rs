@@ -205,6 +205,9 @@ pub struct SyntaxError {
 /// Most nodes alias expansion may create (protects against alias bombs).
 const MAX_NODES: usize = 5_000_000;
 
+/// Deepest nesting accepted, aliases expanded (keeps recursion bounded).
+const MAX_DEPTH: usize = 1_000;
+
 /// Parse one YAML document into a [`Node`] tree.
 ///
 /// Duplicate mapping keys are kept (Ansible accepts them; the last wins) so
@@ -265,7 +268,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 b.add(Node::new(value, frame.pos), frame.anchor)?;
             }
             Event::Alias(id) => {
-                let Some((node, size)) = b.anchors.get(&id) else {
+                let Some((node, size, depth)) = b.anchors.get(&id) else {
                     return Err(SyntaxError {
                         pos,
                         message: "alias refers to an anchor that is not defined before it \
@@ -273,6 +276,12 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                             .to_string(),
                     });
                 };
+                if b.stack.len() + depth > MAX_DEPTH {
+                    return Err(SyntaxError {
+                        pos,
+                        message: format!("aliases nest deeper than {MAX_DEPTH} levels"),
+                    });
+                }
                 b.nodes += size;
                 if b.nodes > MAX_NODES {
                     return Err(SyntaxError {
@@ -310,11 +319,23 @@ struct Frame {
 }
 
 struct TreeBuilder {
-    /// Anchor id → the anchored node and its size in nodes.
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Anchor id → the anchored node, its size in nodes and its depth.
+    anchors: HashMap<usize, (Node, usize, usize)>,
     stack: Vec<Frame>,
     root: Option<Node>,
     nodes: usize,
+}
+
+fn depth_of(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(s) => s.iter().map(depth_of).max().unwrap_or(0),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| depth_of(k).max(depth_of(v)))
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn size_of(n: &Node) -> usize {
@@ -342,7 +363,8 @@ impl TreeBuilder {
         }
         if anchor != 0 {
             let size = size_of(&node);
-            self.anchors.insert(anchor, (node.clone(), size));
+            let depth = depth_of(&node);
+            self.anchors.insert(anchor, (node.clone(), size, depth));
         }
         let Some(top) = self.stack.last_mut() else {
             if self.root.is_none() {
@@ -696,6 +718,17 @@ mod tests {
             root.get("k1999").unwrap().get("x").unwrap().value,
             Value::Int(1)
         );
+    }
+
+    #[test]
+    fn deep_alias_nesting_is_refused() {
+        let mut text = String::from("l0: &l0 [[[[[[[[[[x]]]]]]]]]]\n");
+        for i in 1..200 {
+            let p = i - 1;
+            text.push_str(&format!("l{i}: &l{i} [[[[[[[[[[*l{p}]]]]]]]]]]\n"));
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("nest deeper"), "{e:?}");
     }
 
     #[test]
