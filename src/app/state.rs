@@ -282,3 +282,48 @@ fn not_found<'a>(what: &str, key: &str, names: impl Iterator<Item = &'a str>) ->
         format!("no {what} '{key}' (did you mean {}?)", similar.join(", "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_node_prefers_infra_then_instances() {
+        let d = crate::inventory::parse(
+            &crate::inventory::generate_inventory(2, 2),
+            std::path::Path::new("generated.yml"),
+        )
+        .expect("generated inventory parses");
+        let infra = &d.infra[0];
+        assert_eq!(find_node(&d, &infra.ip), Some(TreeItem::InfraNode(0)));
+        let inst = &d.clusters[1].instances[1];
+        assert_eq!(
+            find_node(&d, &inst.name),
+            Some(TreeItem::Instance {
+                cluster: 1,
+                instance: 1
+            })
+        );
+        assert_eq!(find_node(&d, "no-such-node"), None);
+    }
+
+    #[test]
+    fn status_messages_expire_on_tick() {
+        let d = crate::inventory::parse(
+            &crate::inventory::generate_inventory(1, 1),
+            std::path::Path::new("generated.yml"),
+        )
+        .expect("generated inventory parses");
+        let mut app = AppState::new(&d);
+        app.set_status("hello", false);
+        let since = app.status.as_ref().unwrap().since;
+        assert!(!app.on_tick(since + Duration::from_secs(1)));
+        assert!(app.status.is_some());
+        assert!(app.on_tick(since + STATUS_LIFETIME));
+        assert!(app.status.is_none());
+        assert!(
+            !app.on_tick(since + STATUS_LIFETIME * 2),
+            "nothing to redraw"
+        );
+    }
+}
