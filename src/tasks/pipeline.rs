@@ -2,9 +2,10 @@
 //!
 //! A step either runs a command on one host ([`StepKind::Command`]), runs
 //! commands on several hosts in parallel with a concurrency limit
-//! ([`StepKind::FanOut`]), or waits until a condition holds
-//! ([`StepKind::Wait`]: an async predicate polled until it returns
-//! `Ok(true)`, fails with `Err`, or the step times out).
+//! ([`StepKind::FanOut`]), runs commands on hosts only known when the step
+//! starts ([`StepKind::Deferred`], e.g. "on the current leader"), or waits
+//! until a condition holds ([`StepKind::Wait`]: an async predicate polled
+//! until it returns `Ok(true)`, fails with `Err`, or the step times out).
 //!
 //! Steps run in order. A failed, timed-out step stops the pipeline unless it
 //! is marked [`Step::allow_failure`]; cancelling stops it at once (the
@@ -45,7 +46,15 @@ pub type Condition =
 
 pub(crate) type NoteFn = dyn Fn(usize, &str) + Send + Sync;
 
-/// What wait conditions (and future step kinds) get to see of the run.
+/// Chooses the (host, command) pairs of a deferred step when it starts;
+/// `Err(reason)` fails the step.
+pub type Resolver = Arc<
+    dyn Fn(RunContext) -> BoxFuture<'static, Result<Vec<(Target, RemoteCommand)>, String>>
+        + Send
+        + Sync,
+>;
+
+/// What wait conditions and deferred steps get to see of the run.
 #[derive(Clone)]
 pub struct RunContext {
     pub task_id: String,
@@ -106,6 +115,12 @@ pub enum StepKind {
         condition: Condition,
         interval: Duration,
     },
+    /// Like `FanOut`, with the runs chosen by `resolve` when the step starts.
+    Deferred {
+        resolve: Resolver,
+        concurrency: usize,
+        fail_fast: bool,
+    },
 }
 
 impl fmt::Debug for StepKind {
@@ -135,6 +150,15 @@ impl fmt::Debug for StepKind {
             StepKind::Wait { interval, .. } => f
                 .debug_struct("Wait")
                 .field("interval", interval)
+                .finish_non_exhaustive(),
+            StepKind::Deferred {
+                concurrency,
+                fail_fast,
+                ..
+            } => f
+                .debug_struct("Deferred")
+                .field("concurrency", concurrency)
+                .field("fail_fast", fail_fast)
                 .finish_non_exhaustive(),
         }
     }
@@ -214,6 +238,25 @@ impl Step {
         }
     }
 
+    /// Run commands on hosts chosen by `resolve` when the step starts (the
+    /// current leader after a switchover, the members that are up, …).
+    pub fn deferred<F, Fut>(name: impl Into<String>, resolve: F) -> Self
+    where
+        F: Fn(RunContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<(Target, RemoteCommand)>, String>> + Send + 'static,
+    {
+        Step {
+            name: name.into(),
+            kind: StepKind::Deferred {
+                resolve: Arc::new(move |ctx| Box::pin(resolve(ctx))),
+                concurrency: DEFAULT_CONCURRENCY,
+                fail_fast: false,
+            },
+            timeout: None,
+            allow_failure: false,
+        }
+    }
+
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
@@ -224,17 +267,21 @@ impl Step {
         self
     }
 
-    /// Fan-out parallelism (at least 1); no effect on other kinds.
+    /// Fan-out / deferred parallelism (at least 1); no effect on other kinds.
     pub fn concurrency(mut self, n: usize) -> Self {
-        if let StepKind::FanOut { concurrency, .. } = &mut self.kind {
+        if let StepKind::FanOut { concurrency, .. } | StepKind::Deferred { concurrency, .. } =
+            &mut self.kind
+        {
             *concurrency = n.max(1);
         }
         self
     }
 
-    /// Fan-out: skip hosts not started yet once one failed.
+    /// Fan-out / deferred: skip hosts not started yet once one failed.
     pub fn fail_fast(mut self) -> Self {
-        if let StepKind::FanOut { fail_fast, .. } = &mut self.kind {
+        if let StepKind::FanOut { fail_fast, .. } | StepKind::Deferred { fail_fast, .. } =
+            &mut self.kind
+        {
             *fail_fast = true;
         }
         self
@@ -248,12 +295,13 @@ impl Step {
         self
     }
 
-    /// The (host, command) pairs a step runs (none for waits).
+    /// The (host, command) pairs a step runs, as far as known before it
+    /// starts (none for waits and deferred steps).
     pub fn runs(&self) -> Vec<(&Target, &RemoteCommand)> {
         match &self.kind {
             StepKind::Command { target, command } => vec![(target, command)],
             StepKind::FanOut { runs, .. } => runs.iter().map(|(t, c)| (t, c)).collect(),
-            StepKind::Wait { .. } => Vec::new(),
+            StepKind::Wait { .. } | StepKind::Deferred { .. } => Vec::new(),
         }
     }
 }

@@ -159,6 +159,8 @@ pub enum TaskEvent {
 pub enum StepKindTag {
     Command,
     FanOut,
+    /// Hosts chosen when the step starts.
+    Deferred,
     Wait,
 }
 
@@ -510,6 +512,7 @@ impl TaskRunner {
                     StepKind::Command { .. } => StepKindTag::Command,
                     StepKind::FanOut { .. } => StepKindTag::FanOut,
                     StepKind::Wait { .. } => StepKindTag::Wait,
+                    StepKind::Deferred { .. } => StepKindTag::Deferred,
                 },
                 status: StepStatus::Pending,
                 allow_failure: s.allow_failure,
@@ -580,7 +583,7 @@ impl TaskRunner {
             let job = tokio::spawn(async move { r2.run(pipeline).await });
             if let Err(e) = job.await {
                 run.log.line(&format!("internal error: {e}"));
-                run.finish(TaskStatus::Failed, &[]);
+                run.finish(TaskStatus::Failed);
             }
         });
         Ok((handle, events_rx))
@@ -797,20 +800,26 @@ impl Run {
         self.output(step, LOCAL_HOST, Stream::Stdout, line.as_bytes());
     }
 
-    fn audit_commands(pipeline: &Pipeline, state: &TaskState) -> Vec<AuditCommand> {
+    fn audit_commands(state: &TaskState) -> Vec<AuditCommand> {
         let mut out = Vec::new();
-        for (step, st) in pipeline.steps.iter().zip(&state.steps) {
-            match &step.kind {
-                StepKind::Wait { .. } => out.push(AuditCommand {
-                    step: step.name.clone(),
+        for st in &state.steps {
+            match st.kind {
+                StepKindTag::Wait => out.push(AuditCommand {
+                    step: st.name.clone(),
                     host: LOCAL_HOST.into(),
                     user: String::new(),
-                    command: format!("wait: {}", step.name),
+                    command: format!("wait: {}", st.name),
+                }),
+                StepKindTag::Deferred if st.hosts.is_empty() => out.push(AuditCommand {
+                    step: st.name.clone(),
+                    host: LOCAL_HOST.into(),
+                    user: String::new(),
+                    command: "(hosts and commands chosen when the step starts)".into(),
                 }),
                 _ => {
                     for h in &st.hosts {
                         out.push(AuditCommand {
-                            step: step.name.clone(),
+                            step: st.name.clone(),
                             host: h.host.clone(),
                             user: h.user.clone(),
                             command: h.command.clone(),
@@ -822,8 +831,9 @@ impl Run {
         out
     }
 
-    fn record(&self, event: &str, commands: &[AuditCommand], hosts: &[String]) {
+    fn record(&self, event: &str, hosts: &[String]) {
         let s = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let commands = Self::audit_commands(&s);
         let steps = if event == "finish" {
             s.steps
                 .iter()
@@ -856,7 +866,7 @@ impl Run {
             action: self.action.clone(),
             target: self.target.clone(),
             hosts: hosts.to_vec(),
-            commands: commands.to_vec(),
+            commands,
             status: s.status.as_str().to_string(),
             duration_ms: s.duration.map(|d| d.as_millis() as u64),
             log: self.log_path.display().to_string(),
@@ -870,10 +880,6 @@ impl Run {
     }
 
     async fn run(self: Arc<Self>, pipeline: Pipeline) {
-        let commands = {
-            let s = self.state.read().unwrap_or_else(|p| p.into_inner());
-            Self::audit_commands(&pipeline, &s)
-        };
         let hosts = pipeline.hosts();
         self.log.raw(&format!(
             "# task {}\n# action {} on {}\n# by {} at {}\n# hosts: {}\n",
@@ -884,7 +890,7 @@ impl Run {
             rfc3339(OffsetDateTime::now_utc()),
             hosts.join(", ")
         ));
-        self.record("start", &commands, &hosts);
+        self.record("start", &hosts);
 
         let mut status = TaskStatus::Succeeded;
         for (i, step) in pipeline.steps.iter().enumerate() {
@@ -902,10 +908,10 @@ impl Run {
                 break;
             }
         }
-        self.finish(status, &commands);
+        self.finish(status);
     }
 
-    fn finish(&self, status: TaskStatus, commands: &[AuditCommand]) {
+    fn finish(&self, status: TaskStatus) {
         let duration = self.t0.elapsed();
         let hosts = {
             let s = self.state.read().unwrap_or_else(|p| p.into_inner());
@@ -941,7 +947,7 @@ impl Run {
         });
         self.log
             .line(&format!("task {status} in {}", secs(duration)));
-        self.record("finish", commands, &hosts);
+        self.record("finish", &hosts);
         self.emit(TaskEvent::Finished { status, duration });
     }
 
@@ -975,6 +981,47 @@ impl Run {
                 condition,
                 interval,
             } => self.run_wait(i, step, condition.clone(), *interval).await,
+            StepKind::Deferred {
+                resolve,
+                concurrency,
+                fail_fast,
+            } => {
+                let ctx = self.context(i);
+                let resolved = tokio::select! {
+                    r = resolve(ctx) => Some(r),
+                    _ = self.cancel.cancelled() => None,
+                };
+                match resolved {
+                    None => (StepStatus::Cancelled, None),
+                    Some(Err(reason)) => (StepStatus::Failed, Some(reason)),
+                    Some(Ok(runs)) => {
+                        let hosts: Vec<HostState> = runs
+                            .iter()
+                            .map(|(t, c)| HostState {
+                                host: t.name.clone(),
+                                user: self.executor.run_as_user(t, c),
+                                command: c.shown().to_string(),
+                                status: StepStatus::Pending,
+                                exit: None,
+                                message: None,
+                                started: None,
+                                duration: None,
+                            })
+                            .collect();
+                        self.log.line(&format!(
+                            "    on {}",
+                            hosts
+                                .iter()
+                                .map(|h| h.host.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        self.update(|s| s.steps[i].hosts = hosts);
+                        self.run_commands(i, step, runs, *concurrency, *fail_fast)
+                            .await
+                    }
+                }
+            }
         };
         let duration = t.elapsed();
         let ignored = status.is_failure() && step.allow_failure;
@@ -1174,6 +1221,18 @@ impl Run {
         status
     }
 
+    fn context(self: &Arc<Self>, step: usize) -> RunContext {
+        let me = self.clone();
+        RunContext {
+            task_id: self.id.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            step,
+            cancel: self.cancel.clone(),
+            note: Arc::new(move |step, text| me.note(step, text)),
+        }
+    }
+
     async fn run_wait(
         self: &Arc<Self>,
         i: usize,
@@ -1183,15 +1242,7 @@ impl Run {
     ) -> (StepStatus, Option<String>) {
         let limit = step.timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT);
         let deadline = Instant::now() + limit;
-        let me = self.clone();
-        let ctx = RunContext {
-            task_id: self.id.clone(),
-            action: self.action.clone(),
-            target: self.target.clone(),
-            step: i,
-            cancel: self.cancel.clone(),
-            note: Arc::new(move |step, text| me.note(step, text)),
-        };
+        let ctx = self.context(i);
         let timeout_msg = || Some(format!("condition not met within {}", secs(limit)));
         loop {
             let r = tokio::select! {

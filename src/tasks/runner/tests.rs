@@ -500,3 +500,56 @@ async fn follow_prints_progress_for_headless_runs() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn deferred_steps_choose_their_hosts_when_they_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, ex) = scripted(dir.path());
+    let chosen = Arc::new(Mutex::new(None::<usize>));
+    let c2 = chosen.clone();
+    let c3 = chosen.clone();
+    let p = Pipeline::new("a", "t")
+        .step(Step::wait("find the leader", move |_| {
+            *c2.lock().unwrap() = Some(3);
+            async { Ok(true) }
+        }))
+        .step(Step::deferred("on the leader", move |ctx| {
+            let n = c3.lock().unwrap().unwrap();
+            async move {
+                ctx.note(format!("leader is h{n}"));
+                Ok(vec![(host(n), RemoteCommand::dbsu("ok"))])
+            }
+        }))
+        .step(Step::deferred("cannot choose", |_| async {
+            Err::<Vec<(Target, RemoteCommand)>, _>("no leader".to_string())
+        }));
+    let (t, _rx) = runner.start(p).unwrap();
+    assert_eq!(t.wait().await, TaskStatus::Failed);
+    assert_eq!(*ex.started.lock().unwrap(), vec!["h3"]);
+    {
+        let s = t.state();
+        assert_eq!(s.steps[1].kind, StepKindTag::Deferred);
+        assert_eq!(s.steps[1].status, StepStatus::Succeeded);
+        assert_eq!(s.steps[1].hosts[0].host, "h3");
+        assert_eq!(s.steps[1].hosts[0].user, "postgres");
+        assert_eq!(s.steps[2].status, StepStatus::Failed);
+        assert_eq!(s.steps[2].message.as_deref(), Some("no leader"));
+    }
+    let audit = runner.audit().read_all().unwrap();
+    let start: Vec<&str> = audit[0]
+        .commands
+        .iter()
+        .map(|c| c.command.as_str())
+        .collect();
+    assert_eq!(
+        start,
+        vec![
+            "wait: find the leader",
+            "(hosts and commands chosen when the step starts)",
+            "(hosts and commands chosen when the step starts)"
+        ]
+    );
+    assert_eq!(audit[1].commands[1].host, "h3");
+    assert_eq!(audit[1].commands[1].command, "ok");
+    assert_eq!(audit[1].hosts, vec!["h3"]);
+}
