@@ -10,6 +10,5 @@
 
 mod harness;
 mod sandbox;
-mod sources;
 mod ssh;
 mod tasks;
