@@ -484,6 +484,37 @@ mod tests {
     }
 
     #[test]
+    fn patroni_heartbeats_through_the_watch() {
+        // Recorded: Patroni 3.0.2 updating its keys, watched from the
+        // revision after `range.json`.
+        let r = parse_range(SRC, &fixture("etcd/range.json")).unwrap();
+        let mut v = view_of("/pg/pg-test/", &r);
+        assert!(!v.history.is_empty());
+        let before = v.optime;
+        let mut split = JsonObjects::new();
+        let mut puts = 0;
+        for obj in split.push(&fixture("etcd/watch-patroni.txt")).unwrap() {
+            match parse_watch_message(SRC, &obj).unwrap() {
+                WatchMessage::Events { revision, events } => {
+                    assert!(revision > r.revision);
+                    for e in events {
+                        assert_eq!(e.kind, EventKind::Put);
+                        v.set("/pg/pg-test/", &e.kv.key, Some(&e.kv.value));
+                        puts += 1;
+                    }
+                }
+                WatchMessage::Created { .. } | WatchMessage::Progress { .. } => {}
+                m => panic!("{m:?}"),
+            }
+        }
+        assert!(puts >= 3, "member keys refreshed");
+        assert_eq!(v.leader.as_deref(), Some("pg-test-1"));
+        assert_eq!(v.members.len(), 3);
+        assert!(v.optime >= before);
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+    }
+
+    #[test]
     fn empty_range() {
         let r = parse_range(
             SRC,

@@ -10,5 +10,6 @@
 
 mod harness;
 mod sandbox;
+mod sources;
 mod ssh;
 mod tasks;
