@@ -428,3 +428,65 @@ async fn proxy_jump_through_another_node() {
     );
     assert_eq!(pool.live_connections(), 2, "jump connection pooled too");
 }
+
+/// An unknown key is shown to the operator (the TUI's prompt) with its
+/// fingerprint; the answer decides.
+#[tokio::test]
+async fn unknown_host_key_is_asked_through_the_prompter() {
+    use pigsty_tui::tasks::ssh::{ChannelPrompter, HostKeyAnswer, PromptRequest};
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let home = tempfile::tempdir().unwrap();
+    let d = deployment(sb);
+    let m = sb.member("node-3");
+    let t = target(sb, &d, m);
+    let kh = home.path().join("known_hosts");
+    std::fs::write(&kh, "").unwrap();
+    let expected_fp = {
+        let out = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(&sb.known_hosts)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .find(|l| l.contains(&kh_name(m.ip, sb.ssh_port)))
+            .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+            .unwrap()
+    };
+
+    for (answer, ok, recorded) in [
+        (HostKeyAnswer::Reject, false, false),
+        (HostKeyAnswer::AcceptOnce, true, false),
+        (HostKeyAnswer::Accept, true, true),
+    ] {
+        let (prompter, mut questions) = ChannelPrompter::new();
+        let mut c = config(sb, home.path());
+        c.known_hosts = Some(vec![kh.clone()]);
+        c.host_key_policy = HostKeyPolicy::Ask;
+        c.prompter = Some(std::sync::Arc::new(prompter));
+        let fp = expected_fp.clone();
+        let ui = tokio::spawn(async move {
+            let Some(PromptRequest::HostKey { question, reply }) = questions.recv().await else {
+                panic!("expected a host key question");
+            };
+            assert_eq!(question.fingerprint, fp);
+            assert_eq!(question.key_type, "ssh-ed25519");
+            reply.send(answer).unwrap();
+        });
+        let r = SshPool::new(c)
+            .output(&t, &RemoteCommand::admin("true"))
+            .await;
+        ui.await.unwrap();
+        match r {
+            Ok(o) => assert!(ok && o.status.success(), "{answer:?}: {o:?}"),
+            Err(e) => {
+                assert!(!ok, "{answer:?}: {e}");
+                assert!(e.to_string().contains("rejected by the operator"), "{e}");
+            }
+        }
+        let text = std::fs::read_to_string(&kh).unwrap();
+        assert_eq!(!text.is_empty(), recorded, "{answer:?}: {text}");
+    }
+}

@@ -912,4 +912,38 @@ mod tests {
             "ssh dba@127.0.0.11:22: connection refused"
         );
     }
+
+    #[tokio::test]
+    async fn channel_prompter_forwards_questions_and_refuses_when_nobody_answers() {
+        let (p, mut rx) = ChannelPrompter::new();
+        let q = PassphraseQuestion {
+            key_file: "/k".into(),
+            connecting_to: "dba@h:22".into(),
+            attempt: 1,
+        };
+        let answer = p.passphrase(q.clone());
+        match rx.recv().await.unwrap() {
+            PromptRequest::Passphrase { question, reply } => {
+                assert_eq!(question, q);
+                reply.send(Some("pw".into())).unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(answer.await.as_deref(), Some("pw"));
+        // A dropped reply or receiver means no.
+        let hk = HostKeyQuestion {
+            host: "h".into(),
+            port: 22,
+            key_type: "ssh-ed25519".into(),
+            fingerprint: "SHA256:x".into(),
+            known_hosts: None,
+            other_known_keys: vec![],
+        };
+        let answer = p.confirm_host_key(hk.clone());
+        drop(rx.recv().await.unwrap());
+        assert_eq!(answer.await, HostKeyAnswer::Reject);
+        drop(rx);
+        assert_eq!(p.confirm_host_key(hk).await, HostKeyAnswer::Reject);
+        assert_eq!(p.passphrase(q).await, None);
+    }
 }
