@@ -22,7 +22,9 @@ fn parse(c: &mut Criterion) {
     let text = inventory::generate_inventory(CLUSTERS, PER_CLUSTER);
     let path = Path::new("generated.yml");
     c.bench_function("parse 1000-host inventory", |b| {
-        b.iter(|| inventory::parse(std::hint::black_box(&text), path).expect("generated inventory parses"))
+        b.iter(|| {
+            inventory::parse(std::hint::black_box(&text), path).expect("generated inventory parses")
+        })
     });
 }
 
@@ -36,13 +38,16 @@ fn render(c: &mut Criterion) {
         let mut app = AppState::new(&deployment);
         app.resize(w, h);
         let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-        c.bench_function(&format!("render topology frame 1000 instances {w}x{h}"), |b| {
-            b.iter(|| {
-                terminal
-                    .draw(|f| ui::draw(f, &app, &deployment, &snapshot, &theme))
-                    .expect("draw")
-            })
-        });
+        c.bench_function(
+            &format!("render topology frame 1000 instances {w}x{h}"),
+            |b| {
+                b.iter(|| {
+                    terminal
+                        .draw(|f| ui::draw(f, &app, &deployment, &snapshot, &theme))
+                        .expect("draw");
+                })
+            },
+        );
     }
 }
 

@@ -1,10 +1,12 @@
 //! `pigsty-tui info`: where things are read and written.
 
-use std::path::PathBuf;
+use std::path::Path;
+
+use crate::inventory::DiscoverEnv;
 
 use crate::paths::Paths;
 
-pub fn run(paths: &Paths, config_file: &PathBuf) {
+pub fn run(paths: &Paths, config_file: &Path) {
     println!("config file:   {}", config_file.display());
     println!(
         "themes dir:    {} (built-in: default, light, high-contrast)",
@@ -13,21 +15,8 @@ pub fn run(paths: &Paths, config_file: &PathBuf) {
     println!("state dir:     {}", paths.state_dir.display());
     println!("log file:      {}", paths.log_file().display());
     println!("inventory search order (when -i is absent):");
-    for p in candidate_paths() {
+    for p in DiscoverEnv::from_process().candidates() {
         let mark = if p.exists() { "found" } else { "absent" };
         println!("  {} ({mark})", p.display());
     }
-}
-
-/// The inventory locations tried when `-i` is absent, in order.
-fn candidate_paths() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(home) = std::env::var_os("PIGSTY_HOME") {
-        out.push(PathBuf::from(home).join("pigsty.yml"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        out.push(PathBuf::from(home).join("pigsty").join("pigsty.yml"));
-    }
-    out.push(PathBuf::from("./pigsty.yml"));
-    out
 }
