@@ -62,6 +62,7 @@ pub fn live_json(m: Option<&MemberLive>) -> Value {
         "cluster_error": m.cluster_error,
         "wal_position": value(&m.wal_position),
         "replication": m.replication,
+        "streaming": m.streaming,
         "patroni_version": m.patroni_version,
         "dcs_role": m.dcs.as_ref().and_then(|d| d.role.clone()),
         "facts": {

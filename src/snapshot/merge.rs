@@ -55,6 +55,7 @@ pub struct State {
     history_cap: usize,
     instance_label: String,
     cluster_label: String,
+    ip_label: String,
     seq: u64,
     sources: BTreeMap<String, SourceStatus>,
     patroni: HashMap<String, PatroniState>,
@@ -74,6 +75,7 @@ impl State {
             history_cap: cfg.history_cap.max(1),
             instance_label: cfg.queries.instance_label.clone(),
             cluster_label: cfg.queries.cluster_label.clone(),
+            ip_label: cfg.queries.ip_label.clone(),
             seq: 0,
             sources: BTreeMap::new(),
             patroni: HashMap::new(),
@@ -252,7 +254,7 @@ impl State {
     /// Derive the snapshot (ages and staleness as of `now`).
     pub fn build(&mut self, d: &Deployment, now: SystemTime) -> Snapshot {
         self.seq += 1;
-        let prom_by_ins = self.prom_by_instance(now);
+        let prom_by_ins = self.prom_by_instance(d, now);
         let clusters: Vec<ClusterLive> = d
             .clusters
             .iter()
@@ -294,17 +296,20 @@ impl State {
         snap
     }
 
-    /// Prometheus' per-instance values, keyed by the instance label.
-    fn prom_by_instance(&self, now: SystemTime) -> HashMap<String, PromInstance> {
+    /// Prometheus' per-instance values, keyed by the instance label (or,
+    /// without one, by the instance on the `ip` label's node).
+    fn prom_by_instance(&self, d: &Deployment, now: SystemTime) -> HashMap<String, PromInstance> {
         let mut out: HashMap<String, PromInstance> = HashMap::new();
         let Some(p) = &self.prom else { return out };
         let stale = self.is_stale(now, p.at);
         for (metric, r) in &p.value {
             for s in &r.samples {
-                let Some(ins) = s.labels.get(&self.instance_label) else {
-                    continue;
-                };
-                let e = out.entry(ins.clone()).or_insert_with(|| PromInstance {
+                let ins = s.labels.get(&self.instance_label).cloned().or_else(|| {
+                    let ip = s.labels.get(&self.ip_label)?;
+                    d.instances().find(|i| &i.ip == ip).map(|i| i.name.clone())
+                });
+                let Some(ins) = ins else { continue };
+                let e = out.entry(ins).or_insert_with(|| PromInstance {
                     observed_at: Some(p.at),
                     stale,
                     ..Default::default()
@@ -374,10 +379,26 @@ impl State {
             .flatten()
         });
 
-        let members: Vec<MemberLive> = names
+        let mut members: Vec<MemberLive> = names
             .iter()
             .map(|n| self.build_member(c, n, cluster_view, dcs, prom_by_ins, leader_pos, now))
             .collect();
+        // Streaming, as the (fresh, self-declared) leader's replication[] says.
+        let senders: Option<Vec<String>> = members
+            .iter()
+            .find(|m| m.is_leader() && m.role.as_ref().is_some_and(|r| !r.stale))
+            .map(|l| {
+                l.replication
+                    .iter()
+                    .filter(|r| r.state.as_deref() == Some("streaming"))
+                    .map(|r| r.application_name.clone())
+                    .collect()
+            });
+        if let Some(senders) = senders {
+            for m in members.iter_mut().filter(|m| !m.is_leader()) {
+                m.streaming = Some(senders.contains(&m.name));
+            }
+        }
 
         // Leader views.
         let mut leader = LeaderViews::default();
@@ -537,6 +558,7 @@ impl State {
                 .map(|i| i.ip.clone())
                 .or_else(|| cm.and_then(|m| m.host.clone())),
             declared: decl.is_some(),
+            tags: cm.and_then(|m| m.tags.clone()),
             dcs: dm.cloned(),
             prometheus: prom_by_ins.get(name).cloned().unwrap_or_default(),
             ..Default::default()

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Serialize, Serializer};
 
-pub use findings::{Finding, FindingKind, Opinion, Severity};
+pub use findings::{Finding, FindingKind, Opinion, Severity, detect as detect_findings};
 pub use json::status_json;
 pub use merge::State;
 
@@ -145,8 +145,14 @@ pub struct MemberLive {
     pub wal_position: Option<Fact<u64>>,
     /// pg_stat_replication on this member (from `/patroni`).
     pub replication: Vec<Replication>,
+    /// Whether the leader's `replication[]` shows this replica streaming
+    /// (`None` for the leader, or when the leader's view is unknown).
+    pub streaming: Option<bool>,
     pub dcs_last_seen: Option<i64>,
     pub patroni_version: Option<String>,
+    /// Patroni's tags (`nofailover`, `noloadbalance`, `clonefrom`,
+    /// `nosync`, …) as `/cluster` lists them, when known.
+    pub tags: Option<serde_json::Value>,
     /// Whether its Patroni API answered last time (`None`: not polled yet).
     pub reachable: Option<bool>,
     /// Why its Patroni API did not answer.

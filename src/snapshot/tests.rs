@@ -271,12 +271,22 @@ fn healthy(state: &mut State, d: &Deployment, at: SystemTime, leader: &str, tl: 
     for i in 1..=3 {
         let m = format!("pg-test-{i}");
         let role = if m == leader { "master" } else { "replica" };
+        // The leader streams to the first other member only.
+        let first_other = (1..=3)
+            .map(|j| format!("pg-test-{j}"))
+            .find(|n| n != leader)
+            .unwrap();
+        let extra = if m == leader {
+            json!({"replication": [{"application_name": first_other, "state": "streaming", "sync_state": "async"}]})
+        } else {
+            json!({})
+        };
         state.apply(
             d,
             patroni_ok(
                 &m,
                 at,
-                status(role, tl, json!({})),
+                status(role, tl, extra),
                 Ok(cluster_view(leader, tl)),
             ),
         );
@@ -337,6 +347,13 @@ fn healthy_cluster_roles_leader_lag() {
     assert_eq!(m2.timeline.as_ref().unwrap().value, 1);
     assert_eq!(m2.state.as_ref().unwrap().value, "running");
     assert_eq!(m2.role.as_ref().unwrap().source, "patroni 127.0.0.12:8008");
+    assert_eq!(m1.streaming, None);
+    assert_eq!(m2.streaming, Some(true));
+    assert_eq!(
+        c.member("pg-test-3").unwrap().streaming,
+        Some(false),
+        "not in replication[]"
+    );
     assert!(s.findings.is_empty(), "{:#?}", s.findings);
     assert_eq!(s.sources.len(), 5);
     assert!(s.sources.iter().all(|x| x.ok));

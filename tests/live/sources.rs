@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use pigsty_tui::model::{DcsKind, Deployment};
 use pigsty_tui::snapshot::{FindingKind, Severity, Snapshot, status_json};
+use pigsty_tui::sources::prometheus::SeriesKind;
 use pigsty_tui::sources::{SourceKind, SourcesConfig, poll_once, spawn_with_handles};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -202,6 +203,22 @@ async fn poll_once_reports_every_member_like_patroni() {
         assert_eq!(r.routes_to, ["pg-test-1"], "{r:?}");
     }
     assert!(!test.history.is_empty() || test.timeline.as_ref().is_some_and(|t| t.value == 1));
+    for m in &test.members {
+        let want = if m.name == "pg-test-1" {
+            None
+        } else {
+            Some(true)
+        };
+        assert_eq!(m.streaming, want, "{} streaming", m.name);
+        // Sparklines from range queries (connections exist from the first scrape).
+        assert!(
+            test.sparklines.iter().any(|sp| sp.instance == m.name
+                && sp.kind == SeriesKind::Connections
+                && !sp.points.is_empty()),
+            "no connections sparkline for {}",
+            m.name
+        );
+    }
 
     // The JSON contract of `status --format json`.
     let doc = status_json(&d, &s);
@@ -696,6 +713,79 @@ async fn leader_key_change_is_watched_within_half_a_second() {
         lag < Duration::from_millis(500),
         "seen {lag:?} after the change"
     );
+    cancel.cancel();
+    x.release().await;
+}
+
+/// Post (or, with `ends_in` zero, resolve) a test alert on the sandbox's
+/// Alertmanager.
+async fn post_alert(client: &reqwest::Client, ends_in: Duration) {
+    let now = std::time::SystemTime::now();
+    let fmt = |t: std::time::SystemTime| pigsty_tui::snapshot::rfc3339(t);
+    let body = serde_json::json!([{
+        "labels": {
+            "alertname": "PigstyTuiLiveTest", "severity": "WARN", "category": "test",
+            "cls": "pg-test", "ins": "pg-test-2", "ip": "127.0.0.12", "instance": "127.0.0.12:9630",
+        },
+        "annotations": {"summary": "live test alert of tests/live/sources.rs"},
+        "startsAt": fmt(now - Duration::from_secs(5)),
+        "endsAt": fmt(now + ends_in),
+    }]);
+    let r = client
+        .post(format!(
+            "http://{META_IP}:{}/api/v2/alerts",
+            harness::ALERTMANAGER_PORT
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alertmanager_alerts_reach_their_cluster() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let d = deployment(sb);
+    let client = harness::http();
+    post_alert(&client, Duration::from_secs(300)).await;
+    let cancel = CancellationToken::new();
+    let (mut rx, _) = spawn_with_handles(d, cfg(Duration::from_millis(500)), cancel.clone());
+    let (s, _) = wait_snap(&mut rx, Duration::from_secs(10), "the test alert", |s| {
+        s.cluster("pg-test")
+            .is_some_and(|c| c.alerts.iter().any(|a| a.name == "PigstyTuiLiveTest"))
+    })
+    .await;
+    let a = s
+        .cluster("pg-test")
+        .unwrap()
+        .alerts
+        .iter()
+        .find(|a| a.name == "PigstyTuiLiveTest")
+        .unwrap()
+        .clone();
+    assert_eq!(a.severity.as_deref(), Some("WARN"));
+    assert_eq!(a.ins.as_deref(), Some("pg-test-2"));
+    assert_eq!(a.instance.as_deref(), Some("127.0.0.12:9630"));
+    assert_eq!(a.state, "active");
+    assert!(a.starts_at.is_some());
+    assert!(
+        s.cluster("pg-meta")
+            .unwrap()
+            .alerts
+            .iter()
+            .all(|a| a.name != "PigstyTuiLiveTest")
+    );
+    // Resolve it: it leaves the snapshot.
+    post_alert(&client, Duration::ZERO).await;
+    wait_snap(
+        &mut rx,
+        Duration::from_secs(10),
+        "the test alert resolved",
+        |s| s.alerts.iter().all(|a| a.name != "PigstyTuiLiveTest"),
+    )
+    .await;
     cancel.cancel();
     x.release().await;
 }
