@@ -127,11 +127,13 @@ alertmanager_port: 9059
 "#;
 
 /// The built-in defaults copied into every host's resolved `vars`
-/// (`Instance.vars`, `InfraNode.vars`): configuration that later features
-/// read and that the model does not carry otherwise. The other defaults
-/// (ports, `*_enabled` flags, service lists, credentials, DCS settings) are
-/// reflected in the model (services, `Dcs`, `patroni_auth`) and can be read
-/// with [`default_var`]. Variables set in the inventory are always in `vars`.
+/// (`Instance.vars`, `InfraNode.vars`): paths and settings that later
+/// features (logs, backups, patronictl) read and that the model does not
+/// carry otherwise. The other defaults are reflected in the model (service
+/// ports and `*_enabled` flags in `services`, `pg_namespace` in `Dcs`,
+/// credentials in `patroni_auth`) and can be read with [`default_var`]; they
+/// are not copied into every host to keep large inventories fast. Variables
+/// set in the inventory are always in `vars`.
 pub const MATERIALIZED: &[&str] = &[
     "pg_dbsu",
     "pg_dbsu_home",
@@ -142,15 +144,8 @@ pub const MATERIALIZED: &[&str] = &[
     "patroni_log_dir",
     "pgbouncer_log_dir",
     "pgbackrest_log_dir",
-    "pgbackrest_enabled",
     "pgbackrest_method",
-    "pg_namespace",
-    "pg_admin_username",
-    "pg_monitor_username",
-    "pg_replication_username",
-    "patroni_username",
     "patroni_ssl_enabled",
-    "pg_default_service_dest",
 ];
 
 /// Variable name → default value.
