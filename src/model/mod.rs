@@ -357,7 +357,8 @@ pub fn var_str<'a>(vars: &'a Vars, name: &str) -> Option<std::borrow::Cow<'a, st
 /// A whole Pigsty deployment as declared by one inventory file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deployment {
-    /// A display name (the inventory's `region`/`version`, or the file stem).
+    /// A display name: the inventory file's stem, or for `pigsty.yml` the
+    /// name of its directory (see `inventory::deployment_name`).
     pub name: String,
     /// The inventory file it was read from.
     pub source: PathBuf,
