@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{ClusterLive, Fact, Health, Snapshot};
 use crate::model::{DeclaredRole, Deployment};
+use crate::sources::SourceKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -331,6 +332,11 @@ fn cluster_findings(d: &Deployment, c: &ClusterLive, out: &mut Vec<Finding>) {
 }
 
 fn consul_findings(d: &Deployment, s: &Snapshot, out: &mut Vec<Finding>) {
+    let consul_source = s
+        .sources
+        .iter()
+        .find(|x| x.kind == SourceKind::Consul && !x.name.contains(" watch "))
+        .map_or_else(|| "consul".to_string(), |x| x.name.clone());
     let mut keys: Vec<&(String, u16)> = s.services.keys().collect();
     keys.sort();
     for k in keys {
@@ -363,7 +369,7 @@ fn consul_findings(d: &Deployment, s: &Snapshot, out: &mut Vec<Finding>) {
             message: format!("{}:{}: {what}", k.0, k.1),
             sources: vec![
                 Opinion::new(
-                    "consul",
+                    &consul_source,
                     if consul == Health::Up {
                         "passing"
                     } else {

@@ -90,7 +90,7 @@ impl State {
     }
 
     /// Merge one batch.
-    pub fn apply(&mut self, _d: &Deployment, b: Batch) {
+    pub fn apply(&mut self, b: Batch) {
         let name = b.source.name.clone();
         let st = self
             .sources

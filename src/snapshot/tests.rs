@@ -267,7 +267,7 @@ fn haproxy_ok(at: SystemTime, ip: &str, primary: &[(&str, &str)]) -> Batch {
 }
 
 /// A healthy pg-test led by `leader` on timeline `tl`, seen by every source at `at`.
-fn healthy(state: &mut State, d: &Deployment, at: SystemTime, leader: &str, tl: u64) {
+fn healthy(state: &mut State, at: SystemTime, leader: &str, tl: u64) {
     for i in 1..=3 {
         let m = format!("pg-test-{i}");
         let role = if m == leader { "master" } else { "replica" };
@@ -281,17 +281,14 @@ fn healthy(state: &mut State, d: &Deployment, at: SystemTime, leader: &str, tl: 
         } else {
             json!({})
         };
-        state.apply(
-            d,
-            patroni_ok(
-                &m,
-                at,
-                status(role, tl, extra),
-                Ok(cluster_view(leader, tl)),
-            ),
-        );
+        state.apply(patroni_ok(
+            &m,
+            at,
+            status(role, tl, extra),
+            Ok(cluster_view(leader, tl)),
+        ));
     }
-    state.apply(d, dcs_ok(at, Some(leader), 10));
+    state.apply(dcs_ok(at, Some(leader), 10));
 }
 
 fn setup() -> (Deployment, State) {
@@ -311,15 +308,12 @@ fn empty_snapshot_still_answers() {
 #[test]
 fn healthy_cluster_roles_leader_lag() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(
-        &d,
-        prom_ok(
-            secs(0),
-            &[("pg-test-1", 0.0), ("pg-test-2", 1.0), ("pg-test-3", 1.0)],
-            &["pg-test-1"],
-        ),
-    );
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(prom_ok(
+        secs(0),
+        &[("pg-test-1", 0.0), ("pg-test-2", 1.0), ("pg-test-3", 1.0)],
+        &["pg-test-1"],
+    ));
     let s = st.build(&d, secs(1));
     let c = s.cluster("pg-test").unwrap();
     assert_eq!(c.leader(), Some("pg-test-1"));
@@ -363,7 +357,7 @@ fn healthy_cluster_roles_leader_lag() {
 #[test]
 fn dcs_down_falls_back_to_each_member() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
+    healthy(&mut st, secs(0), "pg-test-1", 1);
     // etcd dies: /cluster fails on every member, /patroni still answers.
     let dcs_fail = || {
         Err(SourceError::new(
@@ -375,12 +369,14 @@ fn dcs_down_falls_back_to_each_member() {
     for i in 1..=3 {
         let m = format!("pg-test-{i}");
         let role = if i == 1 { "master" } else { "replica" };
-        st.apply(
-            &d,
-            patroni_ok(&m, secs(2), status(role, 1, json!({})), dcs_fail()),
-        );
+        st.apply(patroni_ok(
+            &m,
+            secs(2),
+            status(role, 1, json!({})),
+            dcs_fail(),
+        ));
     }
-    st.apply(&d, dcs_err(secs(2)));
+    st.apply(dcs_err(secs(2)));
     let s = st.build(&d, secs(3));
     let c = s.cluster("pg-test").unwrap();
     let roles: Vec<&str> = c.members.iter().map(|m| m.role_str()).collect();
@@ -413,8 +409,8 @@ fn dcs_down_falls_back_to_each_member() {
 #[test]
 fn unreachable_member_is_unknown_and_names_the_endpoint() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(&d, patroni_err("pg-test-1", secs(2)));
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(patroni_err("pg-test-1", secs(2)));
     let s = st.build(&d, secs(2));
     let m = s.member("pg-test-1").unwrap();
     assert_eq!(m.role_str(), "unknown");
@@ -438,20 +434,17 @@ fn unreachable_member_is_unknown_and_names_the_endpoint() {
 #[test]
 fn failover_new_leader_old_one_down() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(&d, patroni_err("pg-test-1", secs(2)));
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(patroni_err("pg-test-1", secs(2)));
     for (m, role) in [("pg-test-2", "master"), ("pg-test-3", "replica")] {
-        st.apply(
-            &d,
-            patroni_ok(
-                m,
-                secs(2),
-                status(role, 2, json!({})),
-                Ok(cluster_view("pg-test-2", 2)),
-            ),
-        );
+        st.apply(patroni_ok(
+            m,
+            secs(2),
+            status(role, 2, json!({})),
+            Ok(cluster_view("pg-test-2", 2)),
+        ));
     }
-    st.apply(&d, dcs_ok(secs(2), Some("pg-test-2"), 20));
+    st.apply(dcs_ok(secs(2), Some("pg-test-2"), 20));
     let s = st.build(&d, secs(2));
     let c = s.cluster("pg-test").unwrap();
     assert_eq!(c.leader(), Some("pg-test-2"));
@@ -477,16 +470,13 @@ fn failover_new_leader_old_one_down() {
 #[test]
 fn split_brain_is_an_error_naming_both() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(
-        &d,
-        patroni_ok(
-            "pg-test-2",
-            secs(1),
-            status("master", 2, json!({})),
-            Ok(cluster_view("pg-test-1", 1)),
-        ),
-    );
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(patroni_ok(
+        "pg-test-2",
+        secs(1),
+        status("master", 2, json!({})),
+        Ok(cluster_view("pg-test-1", 1)),
+    ));
     let s = st.build(&d, secs(1));
     let f = s
         .findings
@@ -509,8 +499,8 @@ fn split_brain_is_an_error_naming_both() {
 #[test]
 fn dcs_leader_mismatch_names_both_values() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(&d, dcs_ok(secs(1), Some("pg-test-3"), 11));
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(dcs_ok(secs(1), Some("pg-test-3"), 11));
     let s = st.build(&d, secs(1));
     let f = s
         .findings
@@ -527,15 +517,12 @@ fn dcs_leader_mismatch_names_both_values() {
 #[test]
 fn prometheus_recovery_disagreement() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(
-        &d,
-        prom_ok(
-            secs(0),
-            &[("pg-test-1", 0.0), ("pg-test-2", 0.0), ("pg-test-3", 1.0)],
-            &["pg-test-1", "pg-test-2"],
-        ),
-    );
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(prom_ok(
+        secs(0),
+        &[("pg-test-1", 0.0), ("pg-test-2", 0.0), ("pg-test-3", 1.0)],
+        &["pg-test-1", "pg-test-2"],
+    ));
     let s = st.build(&d, secs(1));
     let f: Vec<&Finding> = s
         .findings
@@ -554,23 +541,17 @@ fn prometheus_recovery_disagreement() {
 #[test]
 fn haproxy_primary_routing_to_a_replica() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(
-        &d,
-        haproxy_ok(
-            secs(0),
-            "127.0.0.11",
-            &[("pg-test-1", "UP"), ("pg-test-2", "DOWN")],
-        ),
-    );
-    st.apply(
-        &d,
-        haproxy_ok(
-            secs(0),
-            "127.0.0.12",
-            &[("pg-test-1", "DOWN"), ("pg-test-2", "UP")],
-        ),
-    );
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(haproxy_ok(
+        secs(0),
+        "127.0.0.11",
+        &[("pg-test-1", "UP"), ("pg-test-2", "DOWN")],
+    ));
+    st.apply(haproxy_ok(
+        secs(0),
+        "127.0.0.12",
+        &[("pg-test-1", "DOWN"), ("pg-test-2", "UP")],
+    ));
     let s = st.build(&d, secs(1));
     let c = s.cluster("pg-test").unwrap();
     assert_eq!(c.routing.len(), 2);
@@ -590,7 +571,7 @@ fn haproxy_primary_routing_to_a_replica() {
 #[test]
 fn watch_events_win_over_older_polls() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
+    healthy(&mut st, secs(0), "pg-test-1", 1);
     let ev = Batch {
         source: SourceId {
             kind: SourceKind::Etcd,
@@ -607,9 +588,9 @@ fn watch_events_win_over_older_polls() {
         }),
         next_in: None,
     };
-    st.apply(&d, ev);
+    st.apply(ev);
     // A poll that read revision 12 arrives later: it must not undo the event.
-    st.apply(&d, dcs_ok(secs(2), Some("pg-test-1"), 12));
+    st.apply(dcs_ok(secs(2), Some("pg-test-1"), 12));
     let s = st.build(&d, secs(2));
     let l = s.cluster("pg-test").unwrap().leader.dcs.clone().unwrap();
     assert_eq!(l.value, "pg-test-2");
@@ -631,7 +612,7 @@ fn watch_events_win_over_older_polls() {
         }),
         next_in: None,
     };
-    st.apply(&d, del);
+    st.apply(del);
     let s = st.build(&d, secs(3));
     assert!(s.cluster("pg-test").unwrap().leader.dcs.is_none());
 }
@@ -639,8 +620,8 @@ fn watch_events_win_over_older_polls() {
 #[test]
 fn stale_facts_are_flagged_and_not_compared() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(&d, dcs_ok(secs(0), Some("pg-test-3"), 11));
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(dcs_ok(secs(0), Some("pg-test-3"), 11));
     // 3 intervals = 6 s: at 7 s everything is stale.
     let s = st.build(&d, secs(7));
     let m = s.member("pg-test-2").unwrap();
@@ -660,25 +641,19 @@ fn sync_standby_from_cluster_view() {
     let (d, mut st) = setup();
     let raw = String::from_utf8(fixture("patroni/cluster-v4-lag.json")).unwrap();
     let view: ClusterView = serde_json::from_str(&raw).unwrap();
-    st.apply(
-        &d,
-        patroni_ok(
-            "pg-test-1",
-            secs(0),
-            status("master", 2, json!({})),
-            Ok(view.clone()),
-        ),
-    );
-    st.apply(
-        &d,
-        patroni_ok(
-            "pg-test-2",
-            secs(0),
-            status("replica", 2, json!({})),
-            Ok(view),
-        ),
-    );
-    st.apply(&d, patroni_err("pg-test-3", secs(0)));
+    st.apply(patroni_ok(
+        "pg-test-1",
+        secs(0),
+        status("master", 2, json!({})),
+        Ok(view.clone()),
+    ));
+    st.apply(patroni_ok(
+        "pg-test-2",
+        secs(0),
+        status("replica", 2, json!({})),
+        Ok(view),
+    ));
+    st.apply(patroni_err("pg-test-3", secs(0)));
     let s = st.build(&d, secs(0));
     let c = s.cluster("pg-test").unwrap();
     assert_eq!(c.member("pg-test-2").unwrap().role_str(), "sync_standby");
@@ -698,8 +673,8 @@ fn sync_standby_from_cluster_view() {
 #[test]
 fn status_json_contract() {
     let (d, mut st) = setup();
-    healthy(&mut st, &d, secs(0), "pg-test-1", 1);
-    st.apply(&d, patroni_err("pg-test-3", secs(0)));
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(patroni_err("pg-test-3", secs(0)));
     let s = st.build(&d, secs(1));
     let doc = status_json(&d, &s);
     for k in [
@@ -753,4 +728,93 @@ fn status_json_contract() {
     // The snapshot itself serializes too (for debugging and the UI).
     let full = serde_json::to_value(&s).unwrap();
     assert!(full["clusters"][0]["members"].is_array());
+}
+
+#[test]
+fn consul_opinion_on_services() {
+    use crate::sources::consul::ConsulService;
+    use crate::sources::probe::ProbeResult;
+    let d = test_deployment(DcsKind::Consul);
+    let mut st = State::new(&SourcesConfig::default());
+    let svc = |port: u16, status: &str| ConsulService {
+        name: "svc".into(),
+        id: format!("svc-{port}"),
+        node: "node-1".into(),
+        address: "127.0.0.11".into(),
+        port,
+        tags: Vec::new(),
+        status: status.into(),
+        checks: Vec::new(),
+    };
+    st.apply(Batch {
+        source: SourceId {
+            kind: SourceKind::Consul,
+            name: "consul 127.0.0.10:8500".into(),
+            subject: None,
+        },
+        at: secs(0),
+        latency: Duration::from_millis(2),
+        result: Ok(Observation::Dcs {
+            kind: DcsKind::Consul,
+            clusters: Vec::new(),
+            services: Some(vec![
+                svc(5432, "passing"),
+                svc(6432, "critical"),
+                svc(8008, "passing"),
+            ]),
+        }),
+        next_in: None,
+    });
+    let probe = |port: u16, health: Health| ProbeResult {
+        name: "x".into(),
+        ip: "127.0.0.11".into(),
+        port,
+        health,
+        latency: None,
+        error: (health == Health::Down).then(|| "connection refused".into()),
+        not_probed: false,
+        http_status: None,
+    };
+    st.apply(Batch {
+        source: SourceId {
+            kind: SourceKind::Probe,
+            name: "probe 127.0.0.11".into(),
+            subject: Some("127.0.0.11".into()),
+        },
+        at: secs(0),
+        latency: Duration::from_millis(1),
+        result: Ok(Observation::Probes {
+            ip: "127.0.0.11".into(),
+            results: vec![
+                probe(5432, Health::Down),
+                probe(6432, Health::Up),
+                probe(8008, Health::Up),
+            ],
+        }),
+        next_in: None,
+    });
+    let s = st.build(&d, secs(1));
+    assert_eq!(s.service("127.0.0.11", 5432).consul, Some(Health::Up));
+    assert_eq!(s.service("127.0.0.11", 6432).consul, Some(Health::Down));
+    let f: Vec<&Finding> = s
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::ConsulHealthMismatch)
+        .collect();
+    assert_eq!(f.len(), 2, "{:#?}", s.findings);
+    assert_eq!(
+        f[0].severity,
+        Severity::Warning,
+        "passing in Consul, down here"
+    );
+    assert!(
+        f[0].message.starts_with("127.0.0.11:5432"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].sources[0].source, "consul 127.0.0.10:8500");
+    assert_eq!(f[0].sources[1].source, "probe 127.0.0.11");
+    assert_eq!(f[0].sources[1].value, "connection refused");
+    assert_eq!(f[0].instance.as_deref(), Some("pg-test-1"));
+    assert_eq!(f[1].severity, Severity::Info);
 }

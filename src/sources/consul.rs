@@ -286,7 +286,7 @@ pub async fn kv_cluster(
     };
     let idx = consul_index(&r);
     if r.status != 404 {
-        let _ = r.clone().require_success(&name, &describe("GET", &url))?;
+        r.check(&name, &describe("GET", &url))?;
     }
     parse_kv(&name, prefix, idx, r.status, &r.body)
 }

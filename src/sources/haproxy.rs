@@ -168,11 +168,8 @@ impl HaproxyPoller {
             let path = CSV_PATHS[i];
             let url = format!("http://{}:{}{path}", self.ip, self.port);
             let r = self.http.get(&self.name, &url, self.auth.as_ref()).await?;
-            if !r.is_success() {
-                last_err = Some(
-                    r.require_success(&self.name, &format!("GET {path}"))
-                        .unwrap_err(),
-                );
+            if let Err(e) = r.check(&self.name, &format!("GET {path}")) {
+                last_err = Some(e);
                 continue;
             }
             let text = String::from_utf8_lossy(&r.body);

@@ -92,10 +92,10 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Fail with `"GET /path: HTTP 503 Service Unavailable"` unless 2xx.
-    pub fn require_success(self, source: &str, what: &str) -> Result<Self, SourceError> {
+    /// `Err("GET /path: HTTP 503 Service Unavailable: <body>")` unless 2xx.
+    pub fn check(&self, source: &str, what: &str) -> Result<(), SourceError> {
         if self.is_success() {
-            return Ok(self);
+            return Ok(());
         }
         let reason = reqwest::StatusCode::from_u16(self.status)
             .ok()
@@ -111,8 +111,10 @@ impl Response {
         Err(SourceError::new(source, ErrorKind::Http, detail.trim_end()))
     }
 
-    pub fn json<T: DeserializeOwned>(&self, source: &str, what: &str) -> Result<T, SourceError> {
-        parse_json(source, what, &self.body)
+    /// [`Response::check`], passing the response on.
+    pub fn require_success(self, source: &str, what: &str) -> Result<Self, SourceError> {
+        self.check(source, what)?;
+        Ok(self)
     }
 }
 

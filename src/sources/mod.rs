@@ -559,7 +559,7 @@ pub async fn poll_once(deployment: Arc<Deployment>, cfg: SourcesConfig) -> Snaps
     let batches = futures::future::join_all(pollers.iter_mut().map(|p| p.batch(&http))).await;
     let mut state = State::new(&cfg);
     for b in batches {
-        state.apply(&deployment, b);
+        state.apply(b);
     }
     state.build(&deployment, SystemTime::now())
 }
@@ -948,9 +948,9 @@ async fn run_merger(
             _ = cancel.cancelled() => return,
             b = rx.recv() => {
                 let Some(b) = b else { return };
-                state.apply(&deployment, b);
+                state.apply(b);
                 while let Ok(b) = rx.try_recv() {
-                    state.apply(&deployment, b);
+                    state.apply(b);
                 }
             }
             _ = tick.tick() => {}
