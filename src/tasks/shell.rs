@@ -160,13 +160,36 @@ impl RemoteCommand {
     }
 }
 
+/// Bash: TERM process group `$g`, wait up to 5 s until no live member is
+/// left but this shell and its children (zombies do not count: some init
+/// processes reap slowly), then KILL.
+const TERM_THEN_KILL: &str = "kill -TERM -- -$g 2>/dev/null || exit 0; i=0; \
+    while [ $i -lt 20 ]; do sleep 0.25; \
+    ps -e -o pid=,ppid=,pgid=,stat= 2>/dev/null | \
+    awk -v me=$$ -v g=$g '$3==g && $1!=me && $2!=me && $4 !~ /^Z/ {n++} END {exit !n}' || exit 0; \
+    i=$((i+1)); done; kill -KILL -- -$g 2>/dev/null; exit 0";
+
 /// The script run in the target user's context: report the process group,
-/// then replace itself by `bash -c '<script>'`.
+/// arm the hang-up watcher, then replace itself by `bash -c '<script>'`
+/// (stdin from /dev/null).
+///
+/// The watcher keeps the channel's stdin (a pipe or socket; the client
+/// never sends EOF): when the channel or the whole connection goes away
+/// while the command still runs (the console died, the network dropped),
+/// it kills the process group (TERM, KILL after 5 s). It ignores TERM so it
+/// can escalate, and does nothing when the command has already ended.
 fn wrapper(script: &str) -> String {
+    let watcher = format!("g=$1; {TERM_THEN_KILL}");
+    // fd 3 keeps the real stdin: a background list gets /dev/null as stdin.
     format!(
         "read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null; \
          printf '\\036pigsty-tui:pgid=%s\\n' \"$g\" >&2; \
-         exec bash -c {} pigsty-tui",
+         if [ -n \"$g\" ] && {{ [ -p /dev/stdin ] || [ -S /dev/stdin ]; }}; then \
+         m=$$; exec 3<&0; ( trap '' TERM INT HUP; cat <&3 >/dev/null 2>&1; \
+         kill -0 \"$m\" 2>/dev/null && exec bash -c {} pigsty-tui-watcher \"$g\" \
+         ) >/dev/null 2>&1 & fi; \
+         exec bash -c {} pigsty-tui </dev/null 3<&-",
+        quote(&watcher),
         quote(script)
     )
 }
@@ -174,12 +197,10 @@ fn wrapper(script: &str) -> String {
 /// A script that kills process group `pgid` (TERM, then KILL after 5 s),
 /// run by bash (dash's `kill` takes no negative process group ids).
 pub fn kill_script(pgid: u32) -> String {
-    let script = format!(
-        "g={pgid}; kill -TERM -- -$g 2>/dev/null || exit 0; i=0; \
-         while [ $i -lt 20 ] && kill -0 -- -$g 2>/dev/null; do sleep 0.25; i=$((i+1)); done; \
-         kill -KILL -- -$g 2>/dev/null; exit 0"
-    );
-    format!("exec bash -c {}", quote(&script))
+    format!(
+        "exec bash -c {}",
+        quote(&format!("g={pgid}; {TERM_THEN_KILL}"))
+    )
 }
 
 /// Run `inner` (a POSIX `sh` script) as `user`: directly when it is the login
@@ -395,6 +416,82 @@ mod tests {
         assert!(st.success());
         assert!(t.elapsed() < std::time::Duration::from_secs(4));
         assert!(!waiter.join().unwrap().success());
+    }
+
+    /// Start `script` as the login user with stdin a pipe (like an SSH
+    /// channel); returns the child, its stdin and the reported pgid.
+    fn start_piped(script: &str) -> (std::process::Child, std::process::ChildStdin, u32) {
+        use std::io::Read;
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let line = remote_command_line(&RemoteCommand::admin(script), &me, "postgres");
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(&line)
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let mut f = MarkerFilter::new();
+        let mut buf = [0u8; 256];
+        while f.pgid().is_none() {
+            let n = stderr.read(&mut buf).unwrap();
+            assert!(n > 0, "no marker");
+            f.feed(&buf[..n]);
+        }
+        (child, stdin, f.pgid().unwrap())
+    }
+
+    fn group_alive(pgid: u32) -> bool {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("kill -0 -- -{pgid} 2>/dev/null"))
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    #[test]
+    fn a_closed_channel_kills_the_running_command() {
+        let (mut child, stdin, pgid) = start_piped("sleep 30 & sleep 30; wait");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(group_alive(pgid), "the command runs while stdin stays open");
+        let t = std::time::Instant::now();
+        drop(stdin); // the channel closes
+        let st = child.wait().unwrap();
+        assert!(!st.success());
+        assert!(t.elapsed() < std::time::Duration::from_secs(4));
+        // The watcher and both sleeps are gone too.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while group_alive(pgid) {
+            assert!(std::time::Instant::now() < until, "group {pgid} survived");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_finished_command_leaves_its_background_jobs_alone() {
+        // `setsid` detaches on purpose (like pg_ctl start); a plain
+        // background job stays in the group but the command has ended.
+        let (mut child, stdin, pgid) =
+            start_piped("sleep 30 >/dev/null 2>&1 & echo $! > /dev/null; exit 0");
+        let st = child.wait().unwrap(); // reaped, stdin still open
+        assert!(st.success());
+        drop(stdin);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            group_alive(pgid),
+            "background job of a finished command was killed"
+        );
+        let _ = Command::new("bash")
+            .arg("-c")
+            .arg(format!("kill -KILL -- -{pgid}"))
+            .status();
     }
 
     #[test]

@@ -490,3 +490,70 @@ async fn unknown_host_key_is_asked_through_the_prompter() {
         assert_eq!(!text.is_empty(), recorded, "{answer:?}: {text}");
     }
 }
+
+/// If the console dies (connection gone, nobody cancels), the commands it
+/// was running are killed on the hosts too (the wrapper's hang-up watcher).
+#[tokio::test]
+async fn a_dropped_connection_kills_running_commands() {
+    use pigsty_tui::tasks::exec::OutputSink;
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let home = tempfile::tempdir().unwrap();
+    let d = deployment(sb);
+    let m = sb.member("node-1");
+    let t = target(sb, &d, m);
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_000;
+    let marker = format!("{}{n}", std::process::id());
+    let check = SshPool::new(config(sb, home.path()));
+    let count = |check: SshPool, t: Target, marker: String| async move {
+        let o = check
+            .output(
+                &t,
+                &RemoteCommand::admin(format!("pgrep -f '[s]leep 1000\\.{marker}' | wc -l")),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        o.stdout_str().trim().parse::<usize>().unwrap()
+    };
+    for cmd in [
+        RemoteCommand::admin(format!("sleep 1000.{marker}1; true")),
+        RemoteCommand::dbsu(format!("sleep 1000.{marker}2; true")),
+    ] {
+        let pool = SshPool::new(config(sb, home.path()));
+        let t2 = t.clone();
+        let running = tokio::spawn(async move {
+            let s = pool.session(&t2).await.unwrap();
+            let _ = s
+                .exec(
+                    &cmd,
+                    &OutputSink::discard(),
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await;
+        });
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while count(check.clone(), t.clone(), marker.clone()).await == 0 {
+            assert!(std::time::Instant::now() < until, "the sleep never started");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // The console "dies": the task and its connection are dropped.
+        running.abort();
+        let _ = running.await;
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let left = count(check.clone(), t.clone(), marker.clone()).await;
+            if left == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{left} processes survived the connection"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+}

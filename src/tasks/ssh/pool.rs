@@ -159,7 +159,9 @@ impl From<russh::Error> for HandlerError {
 }
 
 struct HostKeyVerifier {
-    pool: Arc<PoolInner>,
+    /// Weak: the russh session task owns the handler, and the pool owns
+    /// the connection; a strong reference would keep both alive forever.
+    pool: std::sync::Weak<PoolInner>,
     /// Name looked up in known_hosts (host or HostKeyAlias) and its port.
     name: String,
     port: u16,
@@ -223,14 +225,17 @@ impl HostKeyVerifier {
     }
 
     async fn verify(&self, key: &PublicKey, deadline: &Deadline) -> Result<(), SshErrorKind> {
-        let once = |k: &PublicKey| {
-            self.pool
-                .accepted_once
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|(n, p, x)| *n == self.name && *p == self.port && x.key_data() == k.key_data())
+        let Some(pool) = self.pool.upgrade() else {
+            return Err(SshErrorKind::Disconnected(
+                "the SSH pool was dropped".into(),
+            ));
         };
+        let once =
+            |k: &PublicKey| {
+                pool.accepted_once.lock().unwrap().iter().any(|(n, p, x)| {
+                    *n == self.name && *p == self.port && x.key_data() == k.key_data()
+                })
+            };
         if once(key) {
             return Ok(());
         }
@@ -264,11 +269,11 @@ impl HostKeyVerifier {
             HostKeyStatus::OtherTypes(v) => v.iter().map(Self::describe).collect::<Vec<_>>(),
             HostKeyStatus::Unknown => Vec::new(),
         };
-        let prompter = self.pool.config.prompter.clone();
-        match (self.pool.config.host_key_policy, prompter) {
+        let prompter = pool.config.prompter.clone();
+        match (pool.config.host_key_policy, prompter) {
             (HostKeyPolicy::AcceptNew, _) if others.is_empty() => self.save(key),
             (HostKeyPolicy::Ask, Some(p)) => {
-                let _one = self.pool.host_key_prompt.lock().await;
+                let _one = pool.host_key_prompt.lock().await;
                 // Another connection may have recorded it meanwhile.
                 if once(key)
                     || matches!(
@@ -294,7 +299,7 @@ impl HostKeyVerifier {
                 match answer {
                     HostKeyAnswer::Accept => self.save(key),
                     HostKeyAnswer::AcceptOnce => {
-                        self.pool.accepted_once.lock().unwrap().push((
+                        pool.accepted_once.lock().unwrap().push((
                             self.name.clone(),
                             self.port,
                             key.clone(),
@@ -511,7 +516,7 @@ impl SshPool {
         let deadline = Arc::new(Deadline::new(cfg.auth_timeout));
         let handler = ClientHandler {
             verifier: Arc::new(HostKeyVerifier {
-                pool: self.inner.clone(),
+                pool: Arc::downgrade(&self.inner),
                 name: lookup_name,
                 port: lookup_port,
                 save_to: ep.known_hosts.first().cloned(),

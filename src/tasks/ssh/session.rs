@@ -218,7 +218,8 @@ impl Session {
             self.endpoint
                 .error(SshErrorKind::Channel(format!("exec failed: {e}")))
         })?;
-        let _ = ch.eof().await;
+        // No EOF on stdin: the wrapper's watcher takes a closed stdin for a
+        // closed channel and kills the command (see shell::remote_command_line).
         let mut filter = MarkerFilter::new();
         let mut status = None;
         let mut closed = false;
