@@ -589,12 +589,8 @@ fn local_sandbox_inventories_load() {
         }
         let d = inventory::load(&path).unwrap_or_else(|e| panic!("{name}:\n{e}"));
         assert!(d.warnings.is_empty(), "{name}: {:?}", d.warnings);
-        assert!(d.cluster("pg-meta").is_some(), "{name}");
-        assert_eq!(
-            d.cluster("pg-test").map(|c| c.instances.len()),
-            Some(3),
-            "{name}"
-        );
+        assert!(d.instance_count() > 0, "{name}");
+        assert!(!d.infra.is_empty(), "{name}");
         let want = if name == "local-v1.yml" {
             Generation::V1
         } else {
