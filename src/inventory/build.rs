@@ -366,10 +366,11 @@ impl<'a, 'i, 'f> Builder<'a, 'i, 'f> {
                         }
                     }
                     self.inv.groups[ALL].add_vars(&mut out);
-                    self.all_vars = Some(out);
+                    self.all_vars = Some(out.freeze());
                 }
                 let mut b = self.all_vars.clone().unwrap_or_default();
                 hv.add_group_vars(&mut b);
+                let b = b.freeze();
                 self.base_vars.insert(hv.groups.clone(), b.clone());
                 b
             }

@@ -342,7 +342,83 @@ impl fmt::Display for Warning {
 }
 
 /// Resolved variables of one host, as a generic tree.
-pub type Vars = BTreeMap<String, serde_json::Value>;
+///
+/// Two layers: a `shared` map (defaults, `all.vars` and group vars, shared
+/// by every host of the same groups through an `Arc`) and the host's `own`
+/// variables, which win. Building 1,000 hosts thus copies no group layer.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    shared: std::sync::Arc<BTreeMap<String, serde_json::Value>>,
+    own: BTreeMap<String, serde_json::Value>,
+}
+
+impl Vars {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set a variable of this host (it wins over the shared layer).
+    pub fn insert(&mut self, name: String, value: serde_json::Value) {
+        self.own.insert(name, value);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.own.get(name).or_else(|| self.shared.get(name))
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Fold this host's own variables into a new shared layer, so clones
+    /// of the result share it.
+    pub fn freeze(self) -> Self {
+        if self.own.is_empty() {
+            return self;
+        }
+        let mut shared = std::sync::Arc::unwrap_or_clone(self.shared);
+        shared.extend(self.own);
+        Vars {
+            shared: std::sync::Arc::new(shared),
+            own: BTreeMap::new(),
+        }
+    }
+
+    /// Every variable, by name, with the host's own winning.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &serde_json::Value)> {
+        let shared = self
+            .shared
+            .iter()
+            .filter(|(k, _)| !self.own.contains_key(k.as_str()));
+        let mut all: Vec<_> = self.own.iter().chain(shared).collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.own.is_empty() && self.shared.is_empty()
+    }
+}
+
+/// `vars["name"]`: the value, or `null` when unset (as `serde_json` does).
+impl std::ops::Index<&str> for Vars {
+    type Output = serde_json::Value;
+
+    fn index(&self, name: &str) -> &serde_json::Value {
+        static NULL: serde_json::Value = serde_json::Value::Null;
+        self.get(name).unwrap_or(&NULL)
+    }
+}
+
+impl PartialEq for Vars {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
 
 /// Read a string variable (numbers and booleans are rendered as text).
 pub fn var_str<'a>(vars: &'a Vars, name: &str) -> Option<std::borrow::Cow<'a, str>> {

@@ -287,6 +287,7 @@ where
 /// Shared (read-only) access to the sandbox.
 pub struct Shared {
     _guard: RwLockReadGuard<'static, ()>,
+    _file_lock: std::fs::File,
 }
 
 /// Exclusive access: the holder may break the sandbox and must give it back
@@ -294,6 +295,26 @@ pub struct Shared {
 /// restores too.
 pub struct Exclusive {
     guard: Option<RwLockWriteGuard<'static, ()>>,
+    _file_lock: std::fs::File,
+}
+
+/// The same shared/exclusive discipline across processes (two `cargo test`
+/// runs against one sandbox): an advisory lock on a file beside it.
+async fn file_lock(exclusive: bool) -> std::fs::File {
+    tokio::task::spawn_blocking(move || {
+        let path = std::env::temp_dir().join("pigsty-sandbox.test-lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        let locked = if exclusive { f.lock() } else { f.lock_shared() };
+        locked.unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        f
+    })
+    .await
+    .expect("lock task")
 }
 
 impl Exclusive {
@@ -324,8 +345,10 @@ impl Drop for Exclusive {
 impl Sandbox {
     /// Shared access for read-only tests.
     pub async fn shared(&self) -> Shared {
+        let guard = LOCK.read().await;
         Shared {
-            _guard: LOCK.read().await,
+            _guard: guard,
+            _file_lock: file_lock(false).await,
         }
     }
 
@@ -333,7 +356,10 @@ impl Sandbox {
     /// healthy (and the inventory primaries lead) when this returns.
     pub async fn exclusive(&self) -> Exclusive {
         let guard = LOCK.write().await;
-        let x = Exclusive { guard: Some(guard) };
+        let x = Exclusive {
+            guard: Some(guard),
+            _file_lock: file_lock(true).await,
+        };
         if !self.baseline_ok().await {
             let res = tokio::task::spawn_blocking(|| sandbox().try_restore_healthy())
                 .await
