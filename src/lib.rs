@@ -11,6 +11,7 @@ pub mod config;
 pub mod inventory;
 pub mod logging;
 pub mod model;
+pub mod net_guard;
 pub mod paths;
 pub mod snapshot;
 pub mod sources;

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> Result<i32> {
                     cluster: cluster.as_deref(),
                     format: *format,
                     watch: *watch,
+                    no_poll: cli.no_poll,
                     sources: sources_config(&cli, &config)?,
                 },
             )
@@ -71,6 +72,7 @@ fn run(cli: Cli) -> Result<i32> {
                     theme: cli.theme.clone().or_else(|| config.theme.clone()),
                     readonly: cli.readonly || config.readonly,
                     sources: sources_config(&cli, &config)?,
+                    no_poll: cli.no_poll,
                 },
                 deployment,
             )?;

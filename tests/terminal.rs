@@ -137,10 +137,11 @@ fn console_runs_in_a_real_terminal_and_restores_it() {
     // modes raw mode turns off (`-icanon -echo` if not restored), then stay
     // so the pane can be read. tmux runs this with `sh -c`.
     let script = format!(
-        "'{bin}' -i '{}'; echo EXITED:$?; \
+        "{guard}=1 '{bin}' --no-poll -i '{}'; echo EXITED:$?; \
          echo MODE: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)'); \
          sleep 30",
-        inventory.display()
+        inventory.display(),
+        guard = pigsty_tui::net_guard::ENV,
     );
     let tmux = Tmux::start(&script, 80, 24);
 

@@ -30,6 +30,10 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", global = true)]
     pub refresh: Option<f64>,
 
+    /// Show the inventory only: no live polling, no network traffic.
+    #[arg(long, global = true)]
+    pub no_poll: bool,
+
     /// Configuration file (default: <config dir>/config.yml, see `info`).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,

@@ -17,6 +17,8 @@ pub struct StatusOptions<'a> {
     pub cluster: Option<&'a str>,
     pub format: Format,
     pub watch: bool,
+    /// Declared state only: no polling (`--no-poll`).
+    pub no_poll: bool,
     pub sources: SourcesConfig,
 }
 
@@ -44,6 +46,13 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        if opts.no_poll {
+            print!(
+                "{}",
+                render(&deployment, &Snapshot::empty(), opts.cluster, opts.format)
+            );
+            return Ok(0);
+        }
         if !opts.watch {
             let snap = sources::poll_once(deployment.clone(), opts.sources.clone()).await;
             print!("{}", render(&deployment, &snap, opts.cluster, opts.format));

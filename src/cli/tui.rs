@@ -7,6 +7,7 @@ use color_eyre::eyre::Result;
 
 use crate::app::{self, AppOptions};
 use crate::model::Deployment;
+use crate::snapshot::Snapshot;
 use crate::sources::{self, SourcesConfig};
 use crate::ui::theme::{self, Theme};
 
@@ -16,6 +17,8 @@ pub struct ConsoleOptions {
     pub theme: Option<String>,
     pub readonly: bool,
     pub sources: SourcesConfig,
+    /// No live polling: the inventory only (`--no-poll`).
+    pub no_poll: bool,
 }
 
 pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
@@ -32,8 +35,13 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         .build()?;
     runtime.block_on(async move {
         let cancel = tokio_util::sync::CancellationToken::new();
-        let snapshot_rx =
-            sources::spawn(Arc::new(deployment.clone()), opts.sources, cancel.clone());
+        // Without polling the sender stays alive (and silent) until the end.
+        let (_idle_tx, idle_rx) = tokio::sync::watch::channel(Arc::new(Snapshot::empty()));
+        let snapshot_rx = if opts.no_poll {
+            idle_rx
+        } else {
+            sources::spawn(Arc::new(deployment.clone()), opts.sources, cancel.clone())
+        };
         let result = app::run_with_notices(
             AppOptions {
                 deployment,

@@ -228,7 +228,16 @@ impl Http {
             } else {
                 None
             };
-            let resp = req.send().await.map_err(|e| from_reqwest(source, &e))?;
+            let request = req.build().map_err(|e| from_reqwest(source, &e))?;
+            if let Some(host) = request.url().host_str() {
+                crate::net_guard::check_host(host)
+                    .map_err(|why| SourceError::new(source, ErrorKind::Connect, why))?;
+            }
+            let resp = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| from_reqwest(source, &e))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let body = resp

@@ -78,6 +78,11 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
         }
         return r;
     }
+    if let Err(why) = crate::net_guard::check_host(&t.ip) {
+        r.health = Health::Down;
+        r.error = Some(why);
+        return r;
+    }
     let _permit = http.permit().await;
     let addr = format!("{}:{}", t.ip, t.port);
     match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addr)).await {

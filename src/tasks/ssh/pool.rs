@@ -535,6 +535,8 @@ impl SshPool {
 
         let handshake = match &jump {
             None => {
+                crate::net_guard::check_host(&ep.host)
+                    .map_err(|why| ep.error(SshErrorKind::Connect(why)))?;
                 let tcp = tokio::time::timeout(
                     ep.connect_timeout,
                     tokio::net::TcpStream::connect((ep.host.as_str(), ep.port)),
