@@ -16,4 +16,5 @@ pub mod paths;
 pub mod snapshot;
 pub mod sources;
 pub mod tasks;
+pub mod triage;
 pub mod ui;

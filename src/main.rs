@@ -39,6 +39,19 @@ fn run(cli: Cli) -> Result<i32> {
             cli::info::run(&paths, &config_file);
             Ok(0)
         }
+        Some(Command::Run(args)) => {
+            let path = inventory_path(&cli, &config)?;
+            let deployment = inventory::load(&path).map_err(|e| eyre!("{e}"))?;
+            cli::run::run(
+                deployment,
+                args,
+                cli::run::RunOptions {
+                    readonly: cli.readonly || config.readonly,
+                    state_dir: paths.state_dir.clone(),
+                    known_hosts: cli.known_hosts.clone(),
+                },
+            )
+        }
         Some(Command::Check) => {
             let path = inventory_path(&cli, &config)?;
             Ok(cli::check::run(&path))
@@ -57,6 +70,31 @@ fn run(cli: Cli) -> Result<i32> {
                     format: *format,
                     watch: *watch,
                     no_poll: cli.no_poll,
+                    sources: sources_config(&cli, &config)?,
+                    events_path: Some(pigsty_tui::triage::events::default_path(&paths.state_dir)),
+                },
+            )
+        }
+        Some(Command::Events {
+            since,
+            cluster,
+            format,
+        }) => cli::events::run(
+            &pigsty_tui::triage::events::default_path(&paths.state_dir),
+            since.as_deref(),
+            cluster.as_deref(),
+            *format,
+        ),
+        Some(Command::Report { cluster, output }) => {
+            let path = inventory_path(&cli, &config)?;
+            let deployment = inventory::load(&path).map_err(|e| eyre!("{e}"))?;
+            cli::report::run(
+                deployment,
+                cli::report::ReportOptions {
+                    cluster,
+                    output: output.clone(),
+                    state_dir: paths.state_dir.clone(),
+                    known_hosts: cli.known_hosts.clone(),
                     sources: sources_config(&cli, &config)?,
                 },
             )

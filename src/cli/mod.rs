@@ -1,7 +1,10 @@
 //! Command-line interface: the TUI (no subcommand) and headless commands.
 
 pub mod check;
+pub mod events;
 pub mod info;
+pub mod report;
+pub mod run;
 pub mod status;
 pub mod tui;
 
@@ -38,13 +41,25 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
+    /// known_hosts file for SSH (instead of ~/.ssh/known_hosts and the
+    /// OpenSSH configuration's UserKnownHostsFile).
+    #[arg(
+        long = "known-hosts",
+        value_name = "FILE",
+        global = true,
+        env = "PIGSTY_TUI_KNOWN_HOSTS"
+    )]
+    pub known_hosts: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the deployment with its live state as a table or JSON.
+    /// Print the health summary and the deployment with its live state as a
+    /// table or JSON. Exit code: 0 every cluster healthy, 1 a cluster
+    /// degraded (or not known yet), 2 a cluster down, 3 unknown cluster.
     Status {
         /// Only this cluster.
         #[arg(short = 'c', long = "cluster", value_name = "CLUSTER")]
@@ -52,10 +67,37 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Keep polling and print every interval (JSON: one document per line).
+        /// Keep polling and print every interval (JSON: one document per
+        /// line); records the event timeline meanwhile.
         #[arg(long)]
         watch: bool,
     },
+    /// Print the event timeline (<state dir>/events.jsonl).
+    Events {
+        /// Only events since: a duration back from now (30m, 1h, 2d) or an
+        /// RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only this cluster's events.
+        #[arg(short = 'c', long = "cluster", value_name = "CLUSTER")]
+        cluster: Option<String>,
+        /// Output format (JSON: one event per line).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write a Markdown incident report of one cluster and print its path.
+    Report {
+        /// The cluster.
+        #[arg(short = 'c', long = "cluster", value_name = "CLUSTER")]
+        cluster: String,
+        /// Output file (default: <state dir>/reports/<cluster>-<time>.md).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Run an operator action (switchover, failover, restart, reload,
+    /// reinit, pause, resume, backup, backups, inspect) headless. Exit code:
+    /// 0 done, 1 failed, 2 refused (read-only, pre-check, confirmation).
+    Run(run::RunArgs),
     /// Validate the inventory; exit 1 on errors.
     Check,
     /// Show where configuration and themes are read and logs and state written.

@@ -1,7 +1,24 @@
-//! `pigsty-tui status`: the deployment with its live state, as a table or as
-//! JSON (`snapshot::status_json`, a documented contract), once or `--watch`.
+//! `pigsty-tui status`: the health summary and the deployment with its live
+//! state, as a table or as JSON (`snapshot::status_json`, a documented
+//! contract, plus a top-level `health` array `[{cluster, level, reasons}]`),
+//! once or `--watch`.
+//!
+//! The text output starts with one line per cluster, worst first
+//! (`pg-test DEGRADED: pg-test-2 down 3m12s`, see `triage::health` for the
+//! rules). Exit codes (one-shot):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | every cluster (or the `-c` cluster) HEALTHY |
+//! | 1 | a cluster DEGRADED or UNKNOWN (no live data), none DOWN; also any other error |
+//! | 2 | a cluster DOWN |
+//! | 3 | `-c` names no cluster of the inventory |
+//!
+//! `--watch` records the event timeline (`<state dir>/events.jsonl`) while
+//! it runs and exits 0 on Ctrl-C.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -9,6 +26,8 @@ use serde_json::Value;
 use crate::model::Deployment;
 use crate::snapshot::{Snapshot, status_json};
 use crate::sources::{self, SourcesConfig};
+use crate::triage::health::{self, ClusterHealth, DownSince, HealthTracker, NoHistory};
+use crate::triage::{Timeline, spawn_recorder};
 
 use super::Format;
 
@@ -20,7 +39,13 @@ pub struct StatusOptions<'a> {
     /// Declared state only: no polling (`--no-poll`).
     pub no_poll: bool,
     pub sources: SourcesConfig,
+    /// The event timeline (`<state dir>/events.jsonl`): read for "down
+    /// since", written by `--watch`. `None`: neither.
+    pub events_path: Option<PathBuf>,
 }
+
+/// Exit code for an unknown `-c` cluster.
+pub const EXIT_UNKNOWN_CLUSTER: i32 = 3;
 
 /// Poll every source once (or every interval with `watch`), print; returns
 /// the exit code.
@@ -38,8 +63,18 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
             deployment.source.display(),
             known.join(", ")
         );
-        return Ok(2);
+        return Ok(EXIT_UNKNOWN_CLUSTER);
     }
+    let timeline = match &opts.events_path {
+        Some(p) => Timeline::load(p).unwrap_or_else(|e| {
+            eprintln!(
+                "warning: cannot read the event timeline {}: {e}",
+                p.display()
+            );
+            Timeline::in_memory()
+        }),
+        None => Timeline::in_memory(),
+    };
     let deployment = Arc::new(deployment);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -47,26 +82,48 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
         .build()?;
     runtime.block_on(async {
         if opts.no_poll {
+            // Nothing is known live: no health lines.
             print!(
                 "{}",
-                render(&deployment, &Snapshot::empty(), opts.cluster, opts.format)
+                render_with_health(
+                    &deployment,
+                    &Snapshot::empty(),
+                    opts.cluster,
+                    opts.format,
+                    &[]
+                )
             );
             return Ok(0);
         }
         if !opts.watch {
             let snap = sources::poll_once(deployment.clone(), opts.sources.clone()).await;
-            print!("{}", render(&deployment, &snap, opts.cluster, opts.format));
-            return Ok(0);
+            let summary = summary_of(&deployment, &snap, &timeline, opts.cluster);
+            print!(
+                "{}",
+                render_with_health(&deployment, &snap, opts.cluster, opts.format, &summary)
+            );
+            return Ok(health::exit_code(&summary));
         }
         let cancel = tokio_util::sync::CancellationToken::new();
         let mut rx = sources::spawn(deployment.clone(), opts.sources.clone(), cancel.clone());
+        let recorder = opts
+            .events_path
+            .clone()
+            .map(|p| spawn_recorder(deployment.clone(), rx.clone(), p));
+        let mut tracker = HealthTracker::from_timeline(&timeline);
         let mut ticker = tokio::time::interval(opts.sources.interval);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => { cancel.cancel(); return Ok(0); }
+                _ = tokio::signal::ctrl_c() => {
+                    cancel.cancel();
+                    if let Some(r) = recorder { r.abort(); }
+                    return Ok(0);
+                }
                 _ = ticker.tick() => {
                     let snap = rx.borrow_and_update().clone();
-                    let out = render(&deployment, &snap, opts.cluster, opts.format);
+                    tracker.observe(&snap);
+                    let summary = summary_of(&deployment, &snap, &tracker, opts.cluster);
+                    let out = render_with_health(&deployment, &snap, opts.cluster, opts.format, &summary);
                     if opts.format == Format::Text {
                         // Clear the screen between frames, like `watch`.
                         print!("\x1b[H\x1b[2J{out}");
@@ -80,13 +137,46 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
     })
 }
 
-/// The document or table for one snapshot.
+/// The health summary, of one cluster when given.
+pub fn summary_of(
+    d: &Deployment,
+    snap: &Snapshot,
+    history: &dyn DownSince,
+    cluster: Option<&str>,
+) -> Vec<ClusterHealth> {
+    let mut summary = health::summarize(d, snap, history);
+    if let Some(name) = cluster {
+        summary.retain(|h| h.cluster == name);
+    }
+    summary
+}
+
+/// The document or table for one snapshot (health without "down since"
+/// durations).
 pub fn render(d: &Deployment, snap: &Snapshot, cluster: Option<&str>, format: Format) -> String {
+    let summary = summary_of(d, snap, &NoHistory, cluster);
+    render_with_health(d, snap, cluster, format, &summary)
+}
+
+/// The document or table for one snapshot with its health summary.
+pub fn render_with_health(
+    d: &Deployment,
+    snap: &Snapshot,
+    cluster: Option<&str>,
+    format: Format,
+    summary: &[ClusterHealth],
+) -> String {
     let mut doc = status_json(d, snap);
     if let Some(name) = cluster
         && let Some(Value::Array(clusters)) = doc.get_mut("clusters")
     {
         clusters.retain(|c| c["name"] == name);
+    }
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "health".into(),
+            serde_json::to_value(summary).unwrap_or(Value::Null),
+        );
     }
     match format {
         Format::Json => {
@@ -119,6 +209,25 @@ fn human_bytes(v: &Value) -> String {
 /// The text table, built from the JSON document so both always agree.
 fn text(doc: &Value, with_infra: bool) -> String {
     let mut out = String::new();
+    for h in doc["health"].as_array().into_iter().flatten() {
+        let reasons: Vec<String> = h["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(cell)
+            .collect();
+        if reasons.is_empty() {
+            let _ = writeln!(out, "{} {}", cell(&h["cluster"]), cell(&h["level"]));
+        } else {
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                cell(&h["cluster"]),
+                cell(&h["level"]),
+                reasons.join("; ")
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "{} ({}) Pigsty {} DCS {}",

@@ -1,0 +1,299 @@
+//! Logs of an instance over SSH, as the database superuser: the newest file
+//! of the PostgreSQL, Patroni or pgbouncer log directory; its last lines, a
+//! time window, the error lines, or a follow stream (`tail -F`).
+//!
+//! Directories come from the inventory: `pg_log_dir` (default
+//! `/pg/log/postgres`), `patroni_log_dir` (`/pg/log/patroni`),
+//! `pgbouncer_log_dir` (`/pg/log/pgbouncer`). Compressed files (`.gz`,
+//! `.bz2`, `.xz`, `.zst`) are ignored. Time windows compare the leading
+//! `YYYY-MM-DD HH:MM:SS` of each line with the host's local time (lines
+//! without a timestamp follow the line before them).
+
+use std::fmt;
+use std::time::Duration;
+
+use futures::Stream;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{Instance, var_str};
+use crate::tasks::exec::OutputSink;
+use crate::tasks::shell::quote;
+use crate::tasks::ssh::{SshPool, Target};
+use crate::tasks::{RemoteCommand, Stream as OutStream};
+
+/// Which log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogKind {
+    Postgres,
+    Patroni,
+    Pgbouncer,
+}
+
+impl LogKind {
+    pub const ALL: [LogKind; 3] = [LogKind::Postgres, LogKind::Patroni, LogKind::Pgbouncer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogKind::Postgres => "postgres",
+            LogKind::Patroni => "patroni",
+            LogKind::Pgbouncer => "pgbouncer",
+        }
+    }
+
+    /// The inventory variable and Pigsty's default.
+    pub fn var(self) -> (&'static str, &'static str) {
+        match self {
+            LogKind::Postgres => ("pg_log_dir", "/pg/log/postgres"),
+            LogKind::Patroni => ("patroni_log_dir", "/pg/log/patroni"),
+            LogKind::Pgbouncer => ("pgbouncer_log_dir", "/pg/log/pgbouncer"),
+        }
+    }
+}
+
+impl fmt::Display for LogKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The log directory of `kind` on the instance's node.
+pub fn log_dir(i: &Instance, kind: LogKind) -> String {
+    let (var, default) = kind.var();
+    var_str(&i.vars, var)
+        .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// What to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The last N lines.
+    Lines(usize),
+    /// Lines of the last duration (at most the last 20,000 lines of the file).
+    Since(Duration),
+}
+
+/// Lines read from a log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLines {
+    pub kind: LogKind,
+    /// The file read (newest in the directory).
+    pub file: String,
+    pub lines: Vec<String>,
+}
+
+impl LogLines {
+    /// The ERROR / FATAL / PANIC lines.
+    pub fn errors(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| is_error_line(l))
+            .collect()
+    }
+}
+
+/// Why reading a log failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogError(pub String);
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LogError {}
+
+/// A PostgreSQL (`ERROR:`, `FATAL:`, `PANIC:`, csvlog `,"ERROR",`),
+/// Patroni (`ERROR:`, `CRITICAL:`) or pgbouncer (`ERROR`, `FATAL`) error line.
+pub fn is_error_line(line: &str) -> bool {
+    ["ERROR", "FATAL", "PANIC", "CRITICAL"].iter().any(|w| {
+        line.match_indices(w).any(|(i, _)| {
+            let before = line[..i].chars().next_back();
+            let after = line[i + w.len()..].chars().next();
+            let word_start = before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+            let word_end = after.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+            word_start && word_end && matches!(after, Some(':' | '"' | ' ') | None)
+        })
+    })
+}
+
+const NEWEST: &str = "f=$(ls -1t -- \"$d\" 2>/dev/null | grep -Ev '\\.(gz|bz2|xz|zst)$' | head -n 1); \
+    if [ -z \"$f\" ]; then echo \"no log file in $d\" >&2; exit 3; fi; f=\"$d/$f\"; \
+    [ -r \"$f\" ] || { echo \"cannot read $f\" >&2; exit 4; }; echo \"#file:$f\"; ";
+
+/// The remote script printing `#file:<path>` then the selected lines.
+pub fn read_script(dir: &str, window: Window) -> String {
+    let head = format!("d={}; {NEWEST}", quote(dir));
+    match window {
+        Window::Lines(n) => format!("{head}tail -n {n} -- \"$f\""),
+        Window::Since(d) => format!(
+            "{head}c=$(date -d \"-{} sec\" '+%Y-%m-%d %H:%M:%S'); \
+             tail -n 20000 -- \"$f\" | awk -v c=\"$c\" '\
+             /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][ T][0-9][0-9]:/ \
+             {{ s = substr($0, 1, 19); sub(\"T\", \" \", s); keep = (s >= c) }} keep {{ print }}'",
+            d.as_secs()
+        ),
+    }
+}
+
+/// Parse the output of [`read_script`].
+pub fn parse_read(kind: LogKind, stdout: &str) -> Result<LogLines, LogError> {
+    let mut lines = stdout.lines();
+    let file = lines
+        .next()
+        .and_then(|l| l.strip_prefix("#file:"))
+        .ok_or_else(|| LogError("unexpected output (no file name)".into()))?
+        .to_string();
+    Ok(LogLines {
+        kind,
+        file,
+        lines: lines.map(str::to_string).collect(),
+    })
+}
+
+/// Read a log of the instance over SSH (as the dbsu).
+pub async fn read(
+    pool: &SshPool,
+    target: &Target,
+    dir: &str,
+    kind: LogKind,
+    window: Window,
+) -> Result<LogLines, LogError> {
+    let cmd = RemoteCommand::dbsu(read_script(dir, window));
+    let out = tokio::time::timeout(Duration::from_secs(30), pool.output(target, &cmd))
+        .await
+        .map_err(|_| {
+            LogError(format!(
+                "{}: reading {dir} timed out after 30s",
+                target.name
+            ))
+        })?
+        .map_err(|e| LogError(e.to_string()))?;
+    if !out.status.success() {
+        let err = out.stderr_str();
+        let err = err.trim();
+        return Err(LogError(format!(
+            "{}: {} ({})",
+            target.name,
+            if err.is_empty() {
+                "reading the log failed"
+            } else {
+                err
+            },
+            out.status
+        )));
+    }
+    parse_read(kind, &out.stdout_str())
+}
+
+/// [`read`] for an inventory instance (its directory, its SSH target).
+pub async fn read_instance(
+    pool: &SshPool,
+    target: &Target,
+    i: &Instance,
+    kind: LogKind,
+    window: Window,
+) -> Result<LogLines, LogError> {
+    read(pool, target, &log_dir(i, kind), kind, window).await
+}
+
+/// One item of a follow stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowItem {
+    /// The file being followed (first item).
+    File(String),
+    Line(String),
+    /// The remote command ended or failed (last item).
+    Ended(String),
+}
+
+/// Follow the newest file of `dir` (`tail -n N -F`) until `cancel` fires
+/// (the remote `tail` is killed then) or the connection fails. Lines arrive
+/// as they are written.
+pub fn follow(
+    pool: SshPool,
+    target: Target,
+    dir: String,
+    last: usize,
+    cancel: CancellationToken,
+) -> impl Stream<Item = FollowItem> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<FollowItem>();
+    tokio::spawn(async move {
+        let script = format!(
+            "d={}; {NEWEST}exec tail -n {last} -F -- \"$f\" 2>&1",
+            quote(&dir)
+        );
+        let cmd = RemoteCommand::dbsu(script);
+        let session = match pool.session(&target).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(FollowItem::Ended(e.to_string()));
+                return;
+            }
+        };
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let (b, t) = (buf.clone(), tx.clone());
+        let sink = OutputSink::new(move |s, bytes| {
+            if s != OutStream::Stdout {
+                return;
+            }
+            let mut buf = b.lock().unwrap();
+            buf.extend_from_slice(bytes);
+            while let Some(pos) = buf.iter().position(|c| *c == b'\n') {
+                let line: Vec<u8> = buf.drain(..=pos).collect();
+                let line = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+                let item = match line.strip_prefix("#file:") {
+                    Some(f) => FollowItem::File(f.to_string()),
+                    None => FollowItem::Line(line),
+                };
+                let _ = t.send(item);
+            }
+        });
+        let end = match session.exec(&cmd, &sink, &cancel).await {
+            Ok(crate::tasks::ExecOutcome::Cancelled(_)) => "cancelled".to_string(),
+            Ok(crate::tasks::ExecOutcome::Exited(s)) => format!("tail ended ({s})"),
+            Err(e) => e.to_string(),
+        };
+        let _ = tx.send(FollowItem::Ended(end));
+    });
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines() {
+        assert!(is_error_line(
+            "2026-11-26 05:20:33.016 UTC [123] ERROR:  relation \"x\" does not exist"
+        ));
+        assert!(is_error_line(
+            "2026-11-26 05:20:33,016 ERROR: failed to update leader lock"
+        ));
+        assert!(is_error_line(
+            "2026-11-26 05:20:33.016 UTC,\"u\",\"d\",1,,\"FATAL\",\"57P01\""
+        ));
+        assert!(is_error_line("... PANIC:  could not write"));
+        assert!(!is_error_line(
+            "2026-11-26 05:20:33,016 INFO: no action. I am (pg-test-1), the leader"
+        ));
+        assert!(!is_error_line("LOG:  statement: select 'ERRORS_TABLE'"));
+        assert!(!is_error_line("LOG: on_error_stop ERROR_count"));
+    }
+
+    #[test]
+    fn parse_output() {
+        let l = parse_read(
+            LogKind::Patroni,
+            "#file:/pg/log/patroni/patroni.log\na\nb\n",
+        )
+        .unwrap();
+        assert_eq!(l.file, "/pg/log/patroni/patroni.log");
+        assert_eq!(l.lines, vec!["a", "b"]);
+        assert!(parse_read(LogKind::Patroni, "oops").is_err());
+    }
+}
