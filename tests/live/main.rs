@@ -13,3 +13,4 @@ mod sandbox;
 mod sources;
 mod ssh;
 mod tasks;
+mod triage;
