@@ -5,6 +5,7 @@
 //! merges them into one immutable picture; `ui` renders the newest snapshot.
 //! Operator intents become actions run by `tasks`.
 
+pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod config;
