@@ -178,6 +178,24 @@ style_roles! {
     input,
     /// The highlighted completion in the palette.
     completion_selected,
+    /// Live data older than three poll intervals (shown dimmed, marked `~`).
+    stale,
+    /// Informational findings and notes.
+    info,
+    /// A source badge in the header whose source answers.
+    badge_ok,
+    /// A source badge in the header whose source fails.
+    badge_failing,
+    /// A source badge whose last success is stale.
+    badge_stale,
+    /// Inactive sub-tabs (cluster view).
+    tab,
+    /// The active sub-tab.
+    tab_active,
+    /// Sparklines (TPS, lag, connections).
+    sparkline,
+    /// The filled part of a replication lag bar.
+    lag_bar,
 }
 
 impl Default for Theme {
@@ -526,6 +544,15 @@ mod tests {
             t.popup,
             t.input,
             t.completion_selected,
+            t.stale,
+            t.info,
+            t.badge_ok,
+            t.badge_failing,
+            t.badge_stale,
+            t.tab,
+            t.tab_active,
+            t.sparkline,
+            t.lag_bar,
         ];
         assert_eq!(all.len(), Theme::ROLES.len());
         for s in all {
