@@ -16,6 +16,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod live;
 pub mod node_view;
 pub mod overview;
 pub mod palette;

@@ -103,6 +103,36 @@ pub fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
     Line::from(spans).style(style)
 }
 
+/// `spans` laid out in lines of at most `max` columns, breaking between
+/// spans; a span starting a continuation line loses its leading ` · ` or
+/// spaces, and a span wider than a line is cut.
+pub fn wrap_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let w = width(&span.content);
+        if used + w <= max || current.is_empty() {
+            used += w;
+            current.push(span);
+            continue;
+        }
+        lines.push(fit_line(Line::from(std::mem::take(&mut current)), max));
+        let text = span
+            .content
+            .trim_start_matches(' ')
+            .trim_start_matches('·')
+            .trim_start_matches(' ')
+            .to_string();
+        used = width(&text);
+        current.push(Span::styled(text, span.style));
+    }
+    if !current.is_empty() {
+        lines.push(fit_line(Line::from(current), max));
+    }
+    lines
+}
+
 /// `s` truncated to `w` columns and padded with spaces to exactly `w`.
 pub fn pad(s: &str, w: usize) -> String {
     let t = truncate(s, w);
@@ -219,6 +249,47 @@ pub fn table(
     out
 }
 
+/// Drops columns (by index, in `drop_order`) while the table is wider than
+/// `max`; the last column counts as at most `min_last` wide (it is the one
+/// [`table`] shrinks when given as flex). Returns the header and rows left.
+pub fn fit_columns(
+    header: &[&'static str],
+    rows: &[Vec<Cell>],
+    drop_order: &[usize],
+    max: usize,
+    min_last: usize,
+) -> (Vec<&'static str>, Vec<Vec<Cell>>) {
+    let mut keep: Vec<usize> = (0..header.len()).collect();
+    let natural = |keep: &[usize]| -> usize {
+        let last = keep.len().saturating_sub(1);
+        keep.iter()
+            .enumerate()
+            .map(|(k, &c)| {
+                let w = rows
+                    .iter()
+                    .map(|r| width(&r[c].0))
+                    .chain(std::iter::once(width(header[c])))
+                    .max()
+                    .unwrap_or(0);
+                if k == last { w.min(min_last) } else { w }
+            })
+            .sum::<usize>()
+            + keep.len().saturating_sub(1)
+    };
+    for &c in drop_order {
+        if natural(&keep) <= max {
+            break;
+        }
+        keep.retain(|&k| k != c);
+    }
+    (
+        keep.iter().map(|&c| header[c]).collect(),
+        rows.iter()
+            .map(|r| keep.iter().map(|&c| r[c].clone()).collect())
+            .collect(),
+    )
+}
+
 /// A grid of styled characters for drawing diagrams, turned into lines.
 #[derive(Debug, Clone, Default)]
 pub struct TextGrid {
@@ -322,6 +393,35 @@ mod tests {
         );
         assert_eq!(wrap_words("abcdefgh", 3), vec!["abc", "def", "gh"]);
         assert_eq!(wrap_words("", 3), vec![""]);
+    }
+
+    #[test]
+    fn columns_are_dropped_until_the_table_fits() {
+        let rows = vec![vec![
+            ("aaaa".to_string(), Style::new()),
+            ("bbbbbbbb".to_string(), Style::new()),
+            ("cc".to_string(), Style::new()),
+        ]];
+        let (h, r) = fit_columns(&["A", "B", "C"], &rows, &[1, 0], 8, 80);
+        assert_eq!(h, vec!["A", "C"]);
+        assert_eq!(r[0].len(), 2);
+        let (h, _) = fit_columns(&["A", "B", "C"], &rows, &[1, 0], 80, 80);
+        assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn spans_wrap_between_spans() {
+        let spans = vec![
+            Span::raw("pg-test"),
+            Span::raw(" · leader pg-test-1"),
+            Span::raw(" · TL 11"),
+        ];
+        let lines: Vec<String> = wrap_spans(spans.clone(), 26)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert_eq!(lines, vec!["pg-test · leader pg-test-1", "TL 11"]);
+        assert_eq!(wrap_spans(spans, 80).len(), 1);
     }
 
     #[test]
