@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::events::{Timeline, member_up};
+use super::events::{EventKind, Timeline, member_up};
 use super::time::{human_bytes, short_duration};
 use crate::model::Deployment;
 use crate::snapshot::{ClusterLive, Severity, Snapshot};
@@ -143,10 +143,17 @@ impl HealthTracker {
     pub fn from_timeline(t: &Timeline) -> Self {
         let mut down = HashMap::new();
         for e in t.events() {
-            if let Some(i) = &e.instance
-                && let Some(since) = t.down_since(i)
-            {
-                down.insert(i.clone(), since);
+            let Some(i) = &e.instance else { continue };
+            match e.kind {
+                EventKind::MemberLost => {
+                    if let Some(at) = e.time() {
+                        down.insert(i.clone(), at);
+                    }
+                }
+                EventKind::MemberBack => {
+                    down.remove(i);
+                }
+                _ => {}
             }
         }
         HealthTracker { down }

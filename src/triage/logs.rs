@@ -115,7 +115,9 @@ pub fn is_error_line(line: &str) -> bool {
             let after = line[i + w.len()..].chars().next();
             let word_start = before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
             let word_end = after.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
-            word_start && word_end && matches!(after, Some(':' | '"' | ' ') | None)
+            // csvlog: `,FATAL,` (unquoted) or `,"FATAL",`.
+            let csv = before == Some(',') && after == Some(',');
+            word_start && word_end && (csv || matches!(after, Some(':' | '"' | ' ') | None))
         })
     })
 }
@@ -278,6 +280,12 @@ mod tests {
             "2026-11-26 05:20:33.016 UTC,\"u\",\"d\",1,,\"FATAL\",\"57P01\""
         ));
         assert!(is_error_line("... PANIC:  could not write"));
+        assert!(is_error_line(
+            "2026-11-26 05:59:23.106 UTC,,,10607,,6b07cabb.296f,1,,2026-11-26 05:59:23 UTC,,0,FATAL,08006,\"could not connect\""
+        ));
+        assert!(!is_error_line(
+            "2026-11-26 05:59:23.106 UTC,,,1,,x,1,,t,,0,LOG,00000,\"ERRORS,x\""
+        ));
         assert!(!is_error_line(
             "2026-11-26 05:20:33,016 INFO: no action. I am (pg-test-1), the leader"
         ));

@@ -222,7 +222,23 @@ pub fn render(
             }
         );
         if let Some(h) = c.history.last() {
-            let _ = writeln!(w, "Last timeline switch: {h:?}");
+            let _ = writeln!(
+                w,
+                "Last timeline switch: {} -> {} at LSN {:X}/{:X}{}{} ({})",
+                h.timeline,
+                h.timeline + 1,
+                h.lsn >> 32,
+                h.lsn & 0xFFFF_FFFF,
+                h.timestamp
+                    .as_deref()
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default(),
+                h.new_leader
+                    .as_deref()
+                    .map(|l| format!(", new leader {l}"))
+                    .unwrap_or_default(),
+                h.reason
+            );
         }
     }
 

@@ -67,6 +67,38 @@ async fn killed_replica_degrades_is_recorded_and_reported() {
     let mut recorder = EventRecorder::new();
     assert!(recorder.observe(&d, &before).is_empty());
 
+    // `status --watch` records the timeline while it runs.
+    let watch_state = tempfile::tempdir().unwrap();
+    let watch_out = watch_state.path().join("out.jsonl");
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_pigsty-tui"))
+        .arg("-i")
+        .arg(&sb.inventory)
+        .args(["--refresh", "1", "status", "--watch", "--format", "json"])
+        .env("XDG_STATE_HOME", watch_state.path())
+        .env("XDG_CONFIG_HOME", watch_state.path().join("config"))
+        .stdout(std::fs::File::create(&watch_out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("status --watch");
+    // Its baseline: a document with every cluster healthy.
+    wait_for("status --watch output", Duration::from_secs(30), || async {
+        let text = std::fs::read_to_string(&watch_out).unwrap_or_default();
+        let healthy = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|v| {
+                v["health"]
+                    .as_array()
+                    .is_some_and(|h| h.len() == 2 && h.iter().all(|c| c["level"] == "HEALTHY"))
+            });
+        if healthy {
+            Ok(())
+        } else {
+            Err("no healthy document yet".to_string())
+        }
+    })
+    .await;
+
     sb.script_ok(&["kill", "node-3", "member"]).unwrap();
     let after = wait_for("pg-test-3 unreachable", Duration::from_secs(30), || {
         let d = d.clone();
@@ -96,6 +128,23 @@ async fn killed_replica_degrades_is_recorded_and_reported() {
     let reloaded = Timeline::load(&events_file).unwrap();
     assert_eq!(reloaded.len(), events.len());
     assert!(reloaded.down_since("pg-test-3").is_some());
+
+    // `status --watch` recorded it in its state dir.
+    let watch_events = default_path(&watch_state.path().join("pigsty-tui"));
+    wait_for(
+        "status --watch records member_lost",
+        Duration::from_secs(30),
+        || async {
+            let t = Timeline::load(&watch_events).map_err(|e| e.to_string())?;
+            match t.down_since("pg-test-3") {
+                Some(_) => Ok(()),
+                None => Err(format!("{} events", t.len())),
+            }
+        },
+    )
+    .await;
+    let _ = watch.kill();
+    let _ = watch.wait();
 
     // The summary names it.
     let h = summarize(&d, &after, &reloaded);
