@@ -111,7 +111,7 @@ fn key(code: KeyCode) -> KeyEvent {
 }
 
 fn press(app: &mut AppState, d: &Deployment, code: KeyCode) -> Outcome {
-    handle_key(app, d, key(code))
+    handle_key(app, d, &Snapshot::empty(), key(code))
 }
 
 fn type_text(app: &mut AppState, d: &Deployment, text: &str) {
@@ -575,13 +575,22 @@ fn quit_keys() {
     let mut app = new_app(&d);
     assert_eq!(press(&mut app, &d, KeyCode::Char('q')), Outcome::Quit);
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert_eq!(handle_key(&mut app, &d, ctrl_c), Outcome::Quit);
+    assert_eq!(
+        handle_key(&mut app, &d, &Snapshot::empty(), ctrl_c),
+        Outcome::Quit
+    );
     // Ctrl-C quits even from a popup or the filter bar.
     press(&mut app, &d, KeyCode::Char(':'));
-    assert_eq!(handle_key(&mut app, &d, ctrl_c), Outcome::Quit);
+    assert_eq!(
+        handle_key(&mut app, &d, &Snapshot::empty(), ctrl_c),
+        Outcome::Quit
+    );
     app.overlay = None;
     press(&mut app, &d, KeyCode::Char('/'));
-    assert_eq!(handle_key(&mut app, &d, ctrl_c), Outcome::Quit);
+    assert_eq!(
+        handle_key(&mut app, &d, &Snapshot::empty(), ctrl_c),
+        Outcome::Quit
+    );
     // :q and :quit.
     let mut app = new_app(&d);
     press(&mut app, &d, KeyCode::Char(':'));

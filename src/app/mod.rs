@@ -23,7 +23,7 @@ use crate::model::Deployment;
 use crate::snapshot::Snapshot;
 use crate::ui;
 use crate::ui::theme::Theme;
-pub use state::{AppState, Focus, Outcome, Overlay};
+pub use state::{AppState, ClusterTab, Focus, Outcome, Overlay};
 
 /// How often the loop wakes up without input (to expire status messages).
 const TICK: Duration = Duration::from_secs(1);
@@ -134,7 +134,7 @@ async fn event_loop(
         }
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => match handle_key(&mut app, &deployment, key) {
+                Some(Ok(Event::Key(key))) => match handle_key(&mut app, &deployment, &snapshot, key) {
                     Outcome::Quit => break,
                     Outcome::Handled => dirty = true,
                     Outcome::Ignored => {}
@@ -167,8 +167,14 @@ async fn event_loop(
 
 /// Routes a key: Ctrl-C quits from anywhere; otherwise the focused
 /// component (popup, filter bar, pane) gets it first, then the global keys
-/// apply, unless a popup or the filter bar has the keys.
-pub fn handle_key(app: &mut AppState, deployment: &Deployment, key: KeyEvent) -> Outcome {
+/// apply, unless a popup or the filter bar has the keys. `snapshot` is the
+/// live state on screen (popups listing alerts or findings select from it).
+pub fn handle_key(
+    app: &mut AppState,
+    deployment: &Deployment,
+    snapshot: &Snapshot,
+    key: KeyEvent,
+) -> Outcome {
     if key.kind == KeyEventKind::Release {
         return Outcome::Ignored;
     }
@@ -178,7 +184,7 @@ pub fn handle_key(app: &mut AppState, deployment: &Deployment, key: KeyEvent) ->
     // Any key dismisses a status message.
     let had_status = app.status.take().is_some();
     let component = ui::focused_component(app);
-    let outcome = component.handle_key(key, app, deployment);
+    let outcome = component.handle_key(key, app, deployment, snapshot);
     if outcome != Outcome::Ignored {
         return outcome;
     }
@@ -201,6 +207,8 @@ fn global_key(app: &mut AppState, key: KeyEvent) -> Outcome {
         KeyCode::Char(':') => app.open_palette(),
         KeyCode::Char('/') => app.start_filter(),
         KeyCode::Char('w') => app.overlay = Some(Overlay::Warnings { scroll: 0 }),
+        KeyCode::Char('a') => app.overlay = Some(Overlay::Alerts { selected: 0 }),
+        KeyCode::Char('f') => app.overlay = Some(Overlay::Findings { selected: 0 }),
         KeyCode::Tab | KeyCode::BackTab => {
             app.focus = match app.focus {
                 Focus::Tree => Focus::Detail,

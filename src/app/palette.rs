@@ -1,5 +1,6 @@
 //! The command palette (`:`): its input, completions and commands.
 
+use super::state::ClusterTab;
 use crate::model::Deployment;
 
 /// A command the palette knows.
@@ -52,6 +53,24 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "show inventory warnings",
     },
     CommandSpec {
+        name: "alerts",
+        aliases: &["a"],
+        argument: "",
+        description: "show active alerts",
+    },
+    CommandSpec {
+        name: "findings",
+        aliases: &[],
+        argument: "",
+        description: "show where sources disagree",
+    },
+    CommandSpec {
+        name: "tab",
+        aliases: &["t"],
+        argument: "NAME|1-6",
+        description: "show a section of the cluster view",
+    },
+    CommandSpec {
         name: "help",
         aliases: &["h"],
         argument: "",
@@ -74,6 +93,9 @@ pub enum Command {
     ExpandAll,
     CollapseAll,
     Warnings,
+    Alerts,
+    Findings,
+    Tab(ClusterTab),
     Help,
     Quit,
 }
@@ -118,10 +140,36 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "expand" => no_arg(Command::ExpandAll),
         "collapse" => no_arg(Command::CollapseAll),
         "warnings" => no_arg(Command::Warnings),
+        "alerts" => no_arg(Command::Alerts),
+        "findings" => no_arg(Command::Findings),
+        "tab" => {
+            let name = need_arg("a section name or number")?;
+            parse_tab(&name).map(Command::Tab).ok_or_else(|| {
+                let names: Vec<String> = ClusterTab::ALL
+                    .iter()
+                    .map(|t| t.title().to_lowercase())
+                    .collect();
+                format!("no section '{name}' (try: {})", names.join(", "))
+            })
+        }
         "help" => no_arg(Command::Help),
         "quit" => no_arg(Command::Quit),
         other => unreachable!("command {other} has no parser"),
     }
+}
+
+/// A cluster view section by number or (a prefix of) its name.
+fn parse_tab(text: &str) -> Option<ClusterTab> {
+    let t = text.trim().to_lowercase();
+    if let Some(c) = t.chars().next()
+        && t.len() == 1
+        && let Some(tab) = ClusterTab::from_digit(c)
+    {
+        return Some(tab);
+    }
+    ClusterTab::ALL
+        .into_iter()
+        .find(|tab| !t.is_empty() && tab.title().to_lowercase().starts_with(&t))
 }
 
 fn command_names() -> String {
@@ -205,6 +253,14 @@ pub fn completions(deployment: &Deployment, input: &str) -> Vec<Completion> {
                         &c.name,
                         format!("{n} instance{}", if n == 1 { "" } else { "s" }),
                     );
+                }
+            }
+            "tab" => {
+                for (i, tab) in ClusterTab::ALL.iter().enumerate() {
+                    let name = tab.title().to_lowercase();
+                    if fits(&name) {
+                        offer(&name, format!("key {}", i + 1));
+                    }
                 }
             }
             "node" => {
@@ -321,6 +377,12 @@ mod tests {
         assert_eq!(parse("q"), Ok(Command::Quit));
         assert_eq!(parse("quit"), Ok(Command::Quit));
         assert_eq!(parse("filter"), Ok(Command::Filter(String::new())));
+        assert_eq!(parse("alerts"), Ok(Command::Alerts));
+        assert_eq!(parse("a"), Ok(Command::Alerts));
+        assert_eq!(parse("findings"), Ok(Command::Findings));
+        assert_eq!(parse("tab 2"), Ok(Command::Tab(ClusterTab::Members)));
+        assert_eq!(parse("tab rout"), Ok(Command::Tab(ClusterTab::Routing)));
+        assert!(parse("tab nope").unwrap_err().contains("no section 'nope'"));
         assert!(
             parse("cluster")
                 .unwrap_err()

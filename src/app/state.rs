@@ -21,9 +21,78 @@ pub enum Focus {
 /// A popup drawn over the panes; it takes every key while open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Palette(PaletteState),
-    Warnings { scroll: u16 },
+    Warnings {
+        scroll: u16,
+    },
+    /// Active alerts (`a`); `selected` indexes the sorted list.
+    Alerts {
+        selected: usize,
+    },
+    /// Every finding of the deployment (`f`).
+    Findings {
+        selected: usize,
+    },
+}
+
+/// The sections of the cluster view, switched with `1`..`6` or `[` / `]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClusterTab {
+    /// Summary, leader per source, live replication tree.
+    #[default]
+    Topology,
+    /// patronictl-style member table.
+    Members,
+    /// Timeline history.
+    History,
+    /// Sparklines: TPS, replication lag, connections.
+    Metrics,
+    /// HAProxy services and where they route.
+    Routing,
+    /// Findings and alerts of the cluster.
+    Findings,
+}
+
+impl ClusterTab {
+    pub const ALL: [ClusterTab; 6] = [
+        ClusterTab::Topology,
+        ClusterTab::Members,
+        ClusterTab::History,
+        ClusterTab::Metrics,
+        ClusterTab::Routing,
+        ClusterTab::Findings,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ClusterTab::Topology => "Topology",
+            ClusterTab::Members => "Members",
+            ClusterTab::History => "History",
+            ClusterTab::Metrics => "Metrics",
+            ClusterTab::Routing => "Routing",
+            ClusterTab::Findings => "Findings",
+        }
+    }
+
+    /// 0-based position.
+    pub fn index(self) -> usize {
+        ClusterTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    /// The tab `delta` places away, wrapping around.
+    pub fn cycle(self, delta: isize) -> ClusterTab {
+        let n = ClusterTab::ALL.len() as isize;
+        ClusterTab::ALL[(self.index() as isize + delta).rem_euclid(n) as usize]
+    }
+
+    /// The tab of a digit key (`'1'` → Topology).
+    pub fn from_digit(c: char) -> Option<ClusterTab> {
+        let d = c.to_digit(10)? as usize;
+        ClusterTab::ALL.get(d.checked_sub(1)?).copied()
+    }
 }
 
 /// A one-line message shown in the footer instead of the key hints.
@@ -55,6 +124,8 @@ pub struct AppState {
     pub tree: TreeState,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
+    /// The section the cluster view shows (kept while moving between clusters).
+    pub cluster_tab: ClusterTab,
     /// The filter bar is being edited (keys go to it).
     pub filter_editing: bool,
     /// First line of the detail pane shown.
@@ -78,6 +149,7 @@ impl AppState {
             tree: TreeState::new(deployment),
             focus: Focus::Tree,
             overlay: None,
+            cluster_tab: ClusterTab::default(),
             filter_editing: false,
             detail_scroll: 0,
             status: None,
@@ -136,6 +208,14 @@ impl AppState {
     /// The selection changed: the detail pane starts from the top again.
     pub fn selection_changed(&mut self) {
         self.detail_scroll = 0;
+    }
+
+    /// Shows another section of the cluster view, from its top.
+    pub fn set_cluster_tab(&mut self, tab: ClusterTab) {
+        if self.cluster_tab != tab {
+            self.cluster_tab = tab;
+            self.detail_scroll = 0;
+        }
     }
 
     pub fn open_palette(&mut self) {
@@ -216,6 +296,12 @@ impl AppState {
                 self.overlay = None;
             }
             Command::Warnings => self.overlay = Some(Overlay::Warnings { scroll: 0 }),
+            Command::Alerts => self.overlay = Some(Overlay::Alerts { selected: 0 }),
+            Command::Findings => self.overlay = Some(Overlay::Findings { selected: 0 }),
+            Command::Tab(tab) => {
+                self.set_cluster_tab(tab);
+                self.overlay = None;
+            }
             Command::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
         }
         Ok(Outcome::Handled)
@@ -305,6 +391,17 @@ mod tests {
             })
         );
         assert_eq!(find_node(&d, "no-such-node"), None);
+    }
+
+    #[test]
+    fn cluster_tabs_cycle_and_parse() {
+        assert_eq!(ClusterTab::from_digit('1'), Some(ClusterTab::Topology));
+        assert_eq!(ClusterTab::from_digit('6'), Some(ClusterTab::Findings));
+        assert_eq!(ClusterTab::from_digit('0'), None);
+        assert_eq!(ClusterTab::from_digit('7'), None);
+        assert_eq!(ClusterTab::Topology.cycle(-1), ClusterTab::Findings);
+        assert_eq!(ClusterTab::Findings.cycle(1), ClusterTab::Topology);
+        assert_eq!(ClusterTab::Members.cycle(1), ClusterTab::History);
     }
 
     #[test]

@@ -22,35 +22,57 @@ const BINDINGS: &[KeyHint] = &[
     KeyHint::new("PgUp/C-u PgDn/C-d", "scroll a page"),
     KeyHint::new("Home/g End/G", "top / bottom"),
     KeyHint::new("Esc/←/h", "back to the tree"),
+    KeyHint::new("1-6", "cluster section (topology … findings)"),
+    KeyHint::new("[ ]", "previous / next cluster section"),
 ];
 
+/// What the detail pane shows for the current selection.
+pub struct Content {
+    pub title: String,
+    /// A line kept at the top while the rest scrolls (the cluster view's
+    /// section bar).
+    pub sticky: Option<Line<'static>>,
+    pub lines: Vec<Line<'static>>,
+}
+
+impl Content {
+    fn plain(title: impl Into<String>, lines: Vec<Line<'static>>) -> Self {
+        Content {
+            title: title.into(),
+            sticky: None,
+            lines,
+        }
+    }
+}
+
 /// Title and content of the detail pane for the current selection.
-pub fn content(view: &View, width: usize) -> (String, Vec<Line<'static>>) {
+pub fn content(view: &View, width: usize) -> Content {
     let d = view.deployment;
     match view.app.tree.selected() {
-        None => (
-            " Detail ".to_string(),
+        None => Content::plain(
+            " Detail ",
             vec![Line::styled("Nothing selected.", view.theme.dim)],
         ),
         Some(TreeItem::InfraGroup) => {
-            (" Infrastructure ".to_string(), overview::infra(view, width))
+            Content::plain(" Infrastructure ", overview::infra(view, width))
         }
         Some(TreeItem::ClustersGroup) => {
-            (" Clusters ".to_string(), overview::clusters(view, width))
+            Content::plain(" Clusters ", overview::clusters(view, width))
         }
         Some(TreeItem::Cluster(c)) => match d.clusters.get(c) {
-            Some(cluster) => (
-                format!(" Cluster {} ", cluster.name),
-                cluster_view::lines(view, cluster, width),
-            ),
-            None => (" Detail ".to_string(), Vec::new()),
+            Some(cluster) => Content {
+                title: format!(" Cluster {} ", cluster.name),
+                sticky: Some(cluster_view::tab_bar(view, cluster, width)),
+                lines: cluster_view::lines(view, cluster, width),
+            },
+            None => Content::plain(" Detail ", Vec::new()),
         },
         Some(TreeItem::InfraNode(n)) => match d.infra.get(n) {
-            Some(node) => (
+            Some(node) => Content::plain(
                 format!(" Infra node {} ", node.name),
                 node_view::lines(view, &node.ip, width),
             ),
-            None => (" Detail ".to_string(), Vec::new()),
+            None => Content::plain(" Detail ", Vec::new()),
         },
         Some(TreeItem::Instance { cluster, instance }) => {
             match d
@@ -58,28 +80,32 @@ pub fn content(view: &View, width: usize) -> (String, Vec<Line<'static>>) {
                 .get(cluster)
                 .and_then(|c| c.instances.get(instance))
             {
-                Some(i) => (
+                Some(i) => Content::plain(
                     format!(" Instance {} ", i.name),
                     node_view::lines(view, &i.ip, width),
                 ),
-                None => (" Detail ".to_string(), Vec::new()),
+                None => Content::plain(" Detail ", Vec::new()),
             }
         }
     }
 }
 
-/// Number of content lines for the current selection (for scroll limits).
-fn content_height(app: &AppState, deployment: &Deployment) -> usize {
+/// Number of scrollable content lines for the current selection and the
+/// rows they scroll in.
+fn content_size(app: &AppState, deployment: &Deployment, snapshot: &Snapshot) -> (usize, usize) {
     let theme = Theme::unstyled();
-    let snapshot = Snapshot::empty();
     let view = View {
         app,
         deployment,
-        snapshot: &snapshot,
+        snapshot,
         theme: &theme,
     };
     let width = Screen::new(app.screen).detail.width.saturating_sub(2) as usize;
-    content(&view, width).1.len()
+    let c = content(&view, width);
+    let rows = app
+        .detail_viewport_rows()
+        .saturating_sub(usize::from(c.sticky.is_some()));
+    (c.lines.len(), rows)
 }
 
 impl Component for DetailPane {
@@ -91,8 +117,13 @@ impl Component for DetailPane {
         let t = view.theme;
         let focused = view.app.focus == Focus::Detail && view.app.overlay.is_none();
         let inner_w = area.width.saturating_sub(2) as usize;
-        let (title, lines) = content(view, inner_w);
-        let inner_h = area.height.saturating_sub(2) as usize;
+        let Content {
+            title,
+            sticky,
+            lines,
+        } = content(view, inner_w);
+        let inner_h =
+            (area.height.saturating_sub(2) as usize).saturating_sub(usize::from(sticky.is_some()));
         let max_scroll = lines.len().saturating_sub(inner_h);
         let scroll = (view.app.detail_scroll as usize).min(max_scroll);
         let mut block = Block::bordered()
@@ -107,16 +138,36 @@ impl Component for DetailPane {
             );
             block = block.title_bottom(Line::styled(more, t.dim).right_aligned());
         }
-        let para = Paragraph::new(lines)
-            .block(block)
-            .scroll((scroll.min(u16::MAX as usize) as u16, 0));
-        frame.render_widget(para, area);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let mut body = inner;
+        if let Some(bar) = sticky
+            && inner.height > 0
+        {
+            frame.render_widget(Paragraph::new(bar), Rect { height: 1, ..inner });
+            body = Rect {
+                y: inner.y + 1,
+                height: inner.height - 1,
+                ..inner
+            };
+        }
+        let para = Paragraph::new(lines).scroll((scroll.min(u16::MAX as usize) as u16, 0));
+        frame.render_widget(para, body);
     }
 
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, deployment: &Deployment) -> Outcome {
-        let viewport = app.detail_viewport_rows();
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        deployment: &Deployment,
+        snapshot: &Snapshot,
+    ) -> Outcome {
+        if cluster_view::tab_key(app, key) {
+            return Outcome::Handled;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let max_scroll = content_height(app, deployment).saturating_sub(viewport);
+        let (height, viewport) = content_size(app, deployment, snapshot);
+        let max_scroll = height.saturating_sub(viewport);
         let current = (app.detail_scroll as usize).min(max_scroll);
         let page = viewport.max(1);
         let target = match key.code {
@@ -138,8 +189,13 @@ impl Component for DetailPane {
         Outcome::Handled
     }
 
-    fn commands(&self, _app: &AppState, _deployment: &Deployment) -> Vec<KeyHint> {
-        vec![KeyHint::new("j/k", "scroll"), KeyHint::new("Esc", "tree")]
+    fn commands(&self, app: &AppState, _deployment: &Deployment) -> Vec<KeyHint> {
+        let mut hints = vec![KeyHint::new("j/k", "scroll")];
+        if matches!(app.tree.selected(), Some(TreeItem::Cluster(_))) {
+            hints.push(cluster_view::TAB_HINT);
+        }
+        hints.push(KeyHint::new("Esc", "tree"));
+        hints
     }
 
     fn bindings(&self) -> &'static [KeyHint] {

@@ -11,6 +11,7 @@ use super::text::width;
 use super::{Component, KeyHint, View};
 use crate::app::state::{AppState, Outcome};
 use crate::model::Deployment;
+use crate::snapshot::Snapshot;
 
 /// The filter bar component; it has the keys while the filter is edited.
 pub struct FilterBar;
@@ -55,7 +56,13 @@ impl Component for FilterBar {
         frame.render_widget(Paragraph::new(line), area);
     }
 
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, deployment: &Deployment) -> Outcome {
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        deployment: &Deployment,
+        _snapshot: &Snapshot,
+    ) -> Outcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Esc => {

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::live;
 use super::text::{truncate, width};
 use super::{KeyHint, View, focused_component};
 use crate::app::state::Overlay;
@@ -39,6 +40,13 @@ pub fn footer_line(view: &View, max: usize) -> Line<'static> {
     let mut hints = component.commands(view.app, view.deployment);
     let in_pane = view.app.overlay.is_none() && !view.app.filter_editing;
     if in_pane {
+        // Live problems first: they are what the operator came for.
+        if live::active_alerts(view.snapshot) > 0 {
+            hints.push(KeyHint::new("a", "alerts"));
+        }
+        if !view.snapshot.findings.is_empty() {
+            hints.push(KeyHint::new("f", "findings"));
+        }
         hints.extend_from_slice(PANE_GLOBALS);
     }
     let show_help = !matches!(view.app.overlay, Some(Overlay::Help { .. }));

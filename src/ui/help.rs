@@ -13,6 +13,7 @@ use super::theme::Theme;
 use super::{Component, GLOBAL_BINDINGS, KeyHint, View, all_components, palette};
 use crate::app::state::{AppState, Outcome, Overlay};
 use crate::model::Deployment;
+use crate::snapshot::Snapshot;
 
 /// The help popup component.
 pub struct HelpPopup;
@@ -20,6 +21,19 @@ pub struct HelpPopup;
 const BINDINGS: &[KeyHint] = &[
     KeyHint::new("↑/k ↓/j PgUp PgDn", "scroll"),
     KeyHint::new("Esc / ? / q", "close"),
+];
+
+/// What the live markers mean (tree, diagrams, tables, header).
+pub const LEGEND: &[(&str, &str)] = &[
+    ("★", "leader (Patroni's live role)"),
+    ("●", "replica; 'sync' when synchronous"),
+    ("◌", "starting, stopping or another state"),
+    ("✗", "down: Patroni unreachable or Postgres stopped"),
+    ("?", "unknown: no live data yet"),
+    ("~", "stale: older than 3 poll intervals (dimmed)"),
+    ("≠", "live role differs from the inventory"),
+    ("█░", "replication lag, one cell per x16 from 16 KiB"),
+    ("⚠N", "N findings on a cluster (f lists them)"),
 ];
 
 /// One titled group of (keys, action) lines.
@@ -44,6 +58,13 @@ fn sections() -> Vec<Section> {
             entries: hints(c.bindings()),
         });
     }
+    out.push(Section {
+        title: "Live markers",
+        entries: LEGEND
+            .iter()
+            .map(|(k, a)| (k.to_string(), a.to_string()))
+            .collect(),
+    });
     out.push(Section {
         title: "Commands (type after :)",
         entries: palette::command_help()
@@ -161,7 +182,13 @@ impl Component for HelpPopup {
         );
     }
 
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, _deployment: &Deployment) -> Outcome {
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        _deployment: &Deployment,
+        _snapshot: &Snapshot,
+    ) -> Outcome {
         let (popup, columns, col_w) = geometry(app.screen);
         let page = popup.height.saturating_sub(2).max(1);
         let content = help_lines(&Theme::unstyled(), columns, col_w).len();

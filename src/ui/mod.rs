@@ -9,9 +9,11 @@
 //! keys they own, and list those keys for the footer and the help popup, so
 //! bindings and their hints are written in one place.
 
+pub mod alerts;
 pub mod cluster_view;
 pub mod detail;
 pub mod filter;
+pub mod findings;
 pub mod footer;
 pub mod header;
 pub mod help;
@@ -64,8 +66,15 @@ pub trait Component {
     /// Draws the component into `area`.
     fn draw(&self, frame: &mut Frame, area: Rect, view: &View);
 
-    /// Reacts to a key while the component has focus.
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, deployment: &Deployment) -> Outcome;
+    /// Reacts to a key while the component has focus. `snapshot` is the
+    /// newest live state (what is on screen), never fetched here.
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        deployment: &Deployment,
+        snapshot: &Snapshot,
+    ) -> Outcome;
 
     /// The hints the footer shows while the component has focus, most
     /// useful first; they may depend on the state (expand vs. collapse).
@@ -83,6 +92,8 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("Tab", "next pane"),
     KeyHint::new("S-Tab", "previous pane"),
     KeyHint::new("w", "warnings"),
+    KeyHint::new("a", "alerts"),
+    KeyHint::new("f", "findings (where sources disagree)"),
     KeyHint::new("q", "quit"),
     KeyHint::new("C-c", "quit (anywhere)"),
 ];
@@ -94,6 +105,8 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
         Some(Overlay::Help { .. }) => &help::HelpPopup,
         Some(Overlay::Palette(_)) => &palette::Palette,
         Some(Overlay::Warnings { .. }) => &warnings::WarningsPopup,
+        Some(Overlay::Alerts { .. }) => &alerts::AlertsPopup,
+        Some(Overlay::Findings { .. }) => &findings::FindingsPopup,
         None if app.filter_editing => &filter::FilterBar,
         None => match app.focus {
             Focus::Tree => &tree::TreePane,
@@ -103,7 +116,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 6] {
+pub fn all_components() -> [&'static dyn Component; 8] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -111,6 +124,8 @@ pub fn all_components() -> [&'static dyn Component; 6] {
         &palette::Palette,
         &help::HelpPopup,
         &warnings::WarningsPopup,
+        &alerts::AlertsPopup,
+        &findings::FindingsPopup,
     ]
 }
 
@@ -137,6 +152,8 @@ pub fn draw(
         Some(Overlay::Help { .. }) => help::HelpPopup.draw(frame, frame.area(), &view),
         Some(Overlay::Palette(_)) => palette::Palette.draw(frame, frame.area(), &view),
         Some(Overlay::Warnings { .. }) => warnings::WarningsPopup.draw(frame, frame.area(), &view),
+        Some(Overlay::Alerts { .. }) => alerts::AlertsPopup.draw(frame, frame.area(), &view),
+        Some(Overlay::Findings { .. }) => findings::FindingsPopup.draw(frame, frame.area(), &view),
         None => {}
     }
 }

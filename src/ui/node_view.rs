@@ -4,10 +4,12 @@
 use ratatui::text::{Line, Span};
 
 use super::View;
-use super::text::{Cell, table};
+use super::live;
+use super::text::{Cell, fit_columns, table, wrap_words};
 use super::theme::Theme;
 use crate::model::{Proto, SshTarget};
 use crate::snapshot::{Health, ServiceObservation};
+use crate::sources::SourceKind;
 
 /// The status cell of a service: `unknown`, `up 1.2ms`, `down`,
 /// `not probed` (UDP), with `(stale)` when the observation is old.
@@ -78,12 +80,23 @@ pub fn lines(view: &View, ip: &str, width: usize) -> Vec<Line<'static>> {
     }
     out.push(Line::default());
 
-    // Services.
-    let rows: Vec<Vec<Cell>> = node
+    // Live Patroni view of the instance, and what is wrong with it.
+    if let Some(i) = node.instance {
+        out.extend(patroni_lines(view, i, width));
+    }
+
+    // Services, with the port probe's, Consul's and Prometheus' opinions.
+    let services: Vec<_> = node
         .services()
-        .map(|s| {
-            let obs = view.snapshot.service(node.ip, s.port);
-            vec![
+        .map(|s| (s, view.snapshot.service(node.ip, s.port)))
+        .collect();
+    let consul = view.deployment.dcs.kind == crate::model::DcsKind::Consul
+        || services.iter().any(|(_, o)| o.consul.is_some());
+    let prom = services.iter().any(|(_, o)| o.prometheus_up.is_some());
+    let rows: Vec<Vec<Cell>> = services
+        .iter()
+        .map(|(s, obs)| {
+            let mut row = vec![
                 (s.name.clone(), t.text),
                 (s.port.to_string(), t.text),
                 (
@@ -94,22 +107,184 @@ pub fn lines(view: &View, ip: &str, width: usize) -> Vec<Line<'static>> {
                     .to_string(),
                     t.dim,
                 ),
-                status_cell(&obs, t),
-                (s.purpose.clone(), t.dim),
-            ]
+                status_cell(obs, t),
+            ];
+            if consul {
+                row.push(opinion_cell(
+                    obs.consul.map(|h| h == Health::Up),
+                    obs.stale,
+                    t,
+                ));
+            }
+            if prom {
+                row.push(opinion_cell(obs.prometheus_up, obs.stale, t));
+            }
+            row.push((s.purpose.clone(), t.dim));
+            row
         })
         .collect();
     if rows.is_empty() {
         out.push(Line::styled("No services declared for this node.", t.dim));
     } else {
-        out.extend(table(
-            &["COMPONENT", "PORT", "PROTO", "STATUS", "PURPOSE"],
-            &rows,
-            4,
-            width,
-            t.table_header,
-        ));
+        let mut header = vec!["COMPONENT", "PORT", "PROTO", "STATUS"];
+        if consul {
+            header.push("CONSUL");
+        }
+        if prom {
+            header.push("PROM");
+        }
+        header.push("PURPOSE");
+        // Narrow panes: the protocol goes first (UDP says "not probed"),
+        // then the purpose.
+        let purpose = header.len() - 1;
+        let (header, rows) = fit_columns(&header, &rows, &[2, purpose], width, 7);
+        let flex = header.len() - 1;
+        out.extend(table(&header, &rows, flex, width, t.table_header));
+        if let Some(p) = probe_problem(view, node.ip) {
+            out.push(Line::styled(p, t.error));
+        }
     }
+    out
+}
+
+/// `up` / `down` / `-` for another source's opinion of a service.
+fn opinion_cell(up: Option<bool>, stale: bool, t: &Theme) -> Cell {
+    match up {
+        None => ("-".to_string(), t.dim),
+        Some(_) if stale => (
+            live::stale_text(if up == Some(true) { "up" } else { "down" }.into(), true),
+            t.stale,
+        ),
+        Some(true) => ("up".to_string(), t.status_up),
+        Some(false) => ("down".to_string(), t.status_down),
+    }
+}
+
+fn probe_problem(view: &View, ip: &str) -> Option<String> {
+    live::node_source_problem(view.snapshot, SourceKind::Probe, ip)
+        .map(|e| format!("✗ probe {ip}: {e}"))
+}
+
+/// `Patroni: ★ leader · running · TL 3 · lag 0 B · patroni 10.10.10.11:8008 0.3s ago`,
+/// or the error of its unreachable API; then its findings and alerts.
+fn patroni_lines(view: &View, i: &crate::model::Instance, width: usize) -> Vec<Line<'static>> {
+    let t = view.theme;
+    let s = view.snapshot;
+    if !live::has_live(s) {
+        return Vec::new();
+    }
+    let member = s.cluster(&i.cluster).and_then(|c| c.member(&i.name));
+    let mark = live::member_mark(member, t);
+    let mut spans = vec![
+        Span::styled("Patroni ", t.table_header),
+        Span::styled(format!("{} {}", mark.glyph, mark.label), mark.style),
+    ];
+    let mut out = Vec::new();
+    match member {
+        Some(m) if m.reachable == Some(false) => {
+            out.push(Line::from(spans));
+            let err = m.error.clone().unwrap_or_else(|| "unreachable".into());
+            out.extend(
+                wrap_words(&format!("✗ {err}"), width)
+                    .into_iter()
+                    .map(|l| Line::styled(l, t.error)),
+            );
+        }
+        Some(m) => {
+            let sep = || Span::styled(" · ", t.dim);
+            if live::role_drift(i.role, m) {
+                spans.push(Span::styled(format!(" ≠ declared {}", i.role), t.warning));
+            }
+            if let Some(st) = &m.state {
+                spans.push(sep());
+                spans.push(Span::styled(
+                    live::stale_text(st.value.clone(), st.stale),
+                    if st.stale { t.stale } else { t.text },
+                ));
+            }
+            if let Some(tl) = &m.timeline {
+                spans.push(sep());
+                spans.push(Span::styled(
+                    format!("TL {}", live::stale_text(tl.value.to_string(), tl.stale)),
+                    if tl.stale { t.stale } else { t.text },
+                ));
+            }
+            if !m.is_leader() {
+                if let Some(b) = &m.lag_bytes {
+                    spans.push(sep());
+                    spans.push(Span::styled("lag ", t.text));
+                    spans.extend(live::lag_bar(b.value, t));
+                    spans.push(Span::styled(
+                        format!(" {}", live::stale_text(live::bytes(b.value), b.stale)),
+                        if b.stale { t.stale } else { t.text },
+                    ));
+                }
+                if let Some(sec) = &m.lag_seconds {
+                    spans.push(Span::styled(
+                        format!(" {}", live::stale_text(live::seconds(sec.value), sec.stale)),
+                        if sec.stale { t.stale } else { t.text },
+                    ));
+                }
+            }
+            if m.pending_restart.as_ref().is_some_and(|p| p.value) {
+                spans.push(sep());
+                spans.push(Span::styled("pending restart", t.warning));
+            }
+            let tags = super::cluster_view::tags_text(m);
+            if !tags.is_empty() {
+                spans.push(sep());
+                spans.push(Span::styled(tags, t.dim));
+            }
+            out.push(super::text::fit_line(Line::from(spans), width));
+            if let Some(f) = m.role.as_ref().or(m.state.as_ref()) {
+                out.push(Line::styled(
+                    format!("from {} {} ago", f.source, live::age(f.age_ms)),
+                    if f.stale { t.stale } else { t.dim },
+                ));
+            }
+            if let Some(e) = &m.cluster_error {
+                out.extend(
+                    wrap_words(&format!("⚠ GET /cluster fails: {e}"), width)
+                        .into_iter()
+                        .map(|l| Line::styled(l, t.warning)),
+                );
+            }
+        }
+        None => {
+            out.push(Line::from(spans));
+            if let Some(e) = live::node_source_problem(s, SourceKind::Patroni, &i.ip) {
+                out.push(Line::styled(format!("✗ {e}"), t.error));
+            }
+        }
+    }
+    for f in s
+        .findings
+        .iter()
+        .filter(|f| f.instance.as_deref() == Some(i.name.as_str()))
+    {
+        out.extend(super::findings::finding_lines(f, t, width, None));
+    }
+    for a in s
+        .alerts
+        .iter()
+        .filter(|a| a.ins.as_deref() == Some(i.name.as_str()))
+    {
+        let text = format!(
+            "{} {}{}",
+            a.severity.as_deref().unwrap_or("ALERT"),
+            a.name,
+            a.summary
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default()
+        );
+        out.extend(
+            wrap_words(&text, width)
+                .into_iter()
+                .map(|l| Line::styled(l, live::alert_style(a.severity.as_deref(), t))),
+        );
+    }
+    out.push(Line::default());
     out
 }
 

@@ -12,6 +12,7 @@ use super::{Component, KeyHint, View};
 use crate::app::palette::{COMMANDS, completions};
 use crate::app::state::{AppState, Outcome, Overlay};
 use crate::model::Deployment;
+use crate::snapshot::Snapshot;
 
 /// The palette component; it has the keys while open.
 pub struct Palette;
@@ -106,7 +107,13 @@ impl Component for Palette {
         frame.render_widget(Paragraph::new(lines).style(t.popup), inner);
     }
 
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, deployment: &Deployment) -> Outcome {
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        deployment: &Deployment,
+        _snapshot: &Snapshot,
+    ) -> Outcome {
         let Some(Overlay::Palette(p)) = &mut app.overlay else {
             return Outcome::Ignored;
         };

@@ -7,12 +7,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
+use super::live::{self, MarkKind};
 use super::text::{pad, truncate, width};
 use super::theme::Theme;
-use super::{Component, KeyHint, View};
+use super::{Component, KeyHint, View, cluster_view};
 use crate::app::state::{AppState, Focus, Outcome};
 use crate::app::tree::{TreeItem, TreeRow, visible_offset};
 use crate::model::{DeclaredRole, Deployment};
+use crate::snapshot::{Severity, Snapshot};
 
 /// The tree pane component.
 pub struct TreePane;
@@ -25,6 +27,7 @@ const BINDINGS: &[KeyHint] = &[
     KeyHint::new("→/l", "expand, enter, or focus detail"),
     KeyHint::new("←/h", "collapse, or go to parent"),
     KeyHint::new("Esc", "clear the filter"),
+    KeyHint::new("1-6 [ ]", "cluster section (on a cluster)"),
 ];
 
 impl Component for TreePane {
@@ -56,11 +59,11 @@ impl Component for TreePane {
             rows.len(),
             rows_h,
         );
-        let columns = Columns::new(app, inner.width as usize);
+        let columns = Columns::new(app, inner.width as usize, live::has_live(view.snapshot));
         let mut lines: Vec<Line> = Vec::with_capacity(rows_h);
         for (i, row) in rows.iter().enumerate().skip(offset).take(rows_h) {
             let selected = i == app.tree.selected_index();
-            let mut line = row_line(row, view.deployment, t, &columns);
+            let mut line = row_line(row, view, &columns);
             if selected {
                 // The whole row in the selection style, full width.
                 let style = if focused {
@@ -90,7 +93,16 @@ impl Component for TreePane {
         }
     }
 
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, deployment: &Deployment) -> Outcome {
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        deployment: &Deployment,
+        _snapshot: &Snapshot,
+    ) -> Outcome {
+        if cluster_view::tab_key(app, key) {
+            return Outcome::Handled;
+        }
         let viewport = app.tree_viewport_rows();
         let before = app.tree.selected();
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -152,6 +164,9 @@ impl Component for TreePane {
             Some(_) => hints.push(KeyHint::new("Enter", "detail")),
             None => {}
         }
+        if matches!(app.tree.selected(), Some(TreeItem::Cluster(_))) {
+            hints.push(cluster_view::TAB_HINT);
+        }
         if !app.tree.filter().is_empty() {
             hints.push(KeyHint::new("Esc", "clear filter"));
         }
@@ -169,36 +184,59 @@ struct Columns {
     name: usize,
     /// Width of the IP column; 0 when the pane is too narrow for it.
     ip: usize,
-    /// Whether roles are written out ("primary") or abbreviated ("P").
+    /// Whether declared roles are written out ("primary") or abbreviated ("P").
     long_roles: bool,
+    /// Width of the live role column (`leader`, `~replica`, `down`); 0 when
+    /// it is left out (the marker before the name still shows the live role).
+    live: usize,
+    /// Whether live data exists (markers are drawn).
+    has_live: bool,
 }
 
 const INSTANCE_INDENT: usize = 6;
 const LONG_ROLE: usize = 7;
+const LIVE_ROLE: usize = 8;
 
 impl Columns {
-    fn new(app: &AppState, pane: usize) -> Self {
+    fn new(app: &AppState, pane: usize, has_live: bool) -> Self {
         let ip = app.tree.ip_width().min(15);
         let want_name = app.tree.name_width().max(4);
-        let fixed_long = INSTANCE_INDENT + 1 + ip + 1 + LONG_ROLE;
-        let fixed_short = INSTANCE_INDENT + 1 + ip + 1 + 1;
-        if pane >= fixed_long + want_name {
-            Columns {
-                name: want_name,
-                ip,
-                long_roles: true,
+        let base = INSTANCE_INDENT + 1 + ip + 1;
+        let live_w = if has_live { 1 + LIVE_ROLE } else { 0 };
+        // Richest first: both roles in words, then the live word with the
+        // declared letter, then the declared word alone, then the letter.
+        let candidates = [
+            (LONG_ROLE, true, live_w),
+            (1, false, live_w),
+            (LONG_ROLE, true, 0),
+            (1, false, 0),
+        ];
+        for (role_w, long_roles, live) in candidates {
+            if pane >= base + role_w + live + want_name {
+                return Columns {
+                    name: want_name,
+                    ip,
+                    long_roles,
+                    live: live.saturating_sub(1),
+                    has_live,
+                };
             }
-        } else if pane >= fixed_short + 4 {
+        }
+        if pane >= base + 1 + 4 {
             Columns {
-                name: (pane - fixed_short).min(want_name),
+                name: (pane - base - 1).min(want_name),
                 ip,
                 long_roles: false,
+                live: 0,
+                has_live,
             }
         } else {
             Columns {
                 name: pane.saturating_sub(INSTANCE_INDENT + 2),
                 ip: 0,
                 long_roles: false,
+                live: 0,
+                has_live,
             }
         }
     }
@@ -218,7 +256,9 @@ fn role_label(role: DeclaredRole, long: bool) -> &'static str {
     }
 }
 
-fn row_line(row: &TreeRow, d: &Deployment, t: &Theme, cols: &Columns) -> Line<'static> {
+fn row_line(row: &TreeRow, view: &View, cols: &Columns) -> Line<'static> {
+    let d = view.deployment;
+    let t = view.theme;
     let marker = match row.expanded {
         Some(true) => "▾ ",
         Some(false) => "▸ ",
@@ -233,44 +273,100 @@ fn row_line(row: &TreeRow, d: &Deployment, t: &Theme, cols: &Columns) -> Line<'s
         }
         spans
     };
-    let mut spans = vec![Span::raw(format!("{indent}{marker}"))];
+    let mut spans = Vec::with_capacity(8);
     match row.item {
         TreeItem::InfraGroup => {
+            spans.push(Span::raw(format!("{indent}{marker}")));
             spans.push(Span::styled("Infra", t.group));
             spans.push(Span::styled(format!(" ({})", d.infra.len()), t.dim));
         }
         TreeItem::ClustersGroup => {
+            spans.push(Span::raw(format!("{indent}{marker}")));
             spans.push(Span::styled("Clusters", t.group));
             spans.push(Span::styled(format!(" ({})", d.clusters.len()), t.dim));
         }
         TreeItem::InfraNode(n) => {
+            spans.push(Span::raw(format!("{indent}{marker}")));
             if let Some(n) = d.infra.get(n) {
                 spans.extend(node(&n.name, cols.name + 2, &n.ip));
             }
         }
         TreeItem::Cluster(c) => {
+            spans.push(Span::raw(format!("{indent}{marker}")));
             if let Some(c) = d.clusters.get(c) {
                 spans.push(Span::styled(
                     truncate(&c.name, cols.name + 2 + cols.ip).into_owned(),
                     t.group,
                 ));
                 spans.push(Span::styled(format!(" ({})", c.instances.len()), t.dim));
+                if let Some(badge) = cluster_badge(view.snapshot, &c.name, t) {
+                    spans.push(badge);
+                }
             }
         }
         TreeItem::Instance { cluster, instance } => {
-            if let Some(i) = d
-                .clusters
-                .get(cluster)
-                .and_then(|c| c.instances.get(instance))
-            {
-                spans.extend(node(&i.name, cols.name, &i.ip));
+            let Some(c) = d.clusters.get(cluster) else {
+                return Line::default();
+            };
+            let Some(i) = c.instances.get(instance) else {
+                return Line::default();
+            };
+            let member = live::cluster_at(view.snapshot, cluster, c)
+                .and_then(|l| live::member_at(l, instance, &i.name));
+            let mark = live::member_mark(member, t);
+            if cols.has_live {
+                spans.push(Span::raw(indent));
+                spans.push(Span::styled(mark.glyph, mark.style));
                 spans.push(Span::raw(" "));
+            } else {
+                spans.push(Span::raw(format!("{indent}{marker}")));
+            }
+            spans.extend(node(&i.name, cols.name, &i.ip));
+            spans.push(Span::raw(" "));
+            let drift = member.is_some_and(|m| live::role_drift(i.role, m));
+            let declared_style = if drift { t.warning } else { t.role(i.role) };
+            if cols.live > 0 {
+                // Keep the live column aligned under short declared roles.
+                let declared = role_label(i.role, cols.long_roles);
+                let w = if cols.long_roles { LONG_ROLE } else { 1 };
+                spans.push(Span::styled(pad(declared, w), declared_style));
+                spans.push(Span::raw(" "));
+                let label = if mark.kind == MarkKind::Unknown {
+                    "?".to_string()
+                } else {
+                    mark.label
+                };
+                spans.push(Span::styled(
+                    truncate(&label, cols.live).into_owned(),
+                    mark.style,
+                ));
+            } else {
                 spans.push(Span::styled(
                     role_label(i.role, cols.long_roles),
-                    t.role(i.role),
+                    declared_style,
                 ));
             }
         }
     }
     Line::from(spans)
+}
+
+/// ` ⚠2` after a cluster with findings of warning or error severity.
+fn cluster_badge(snapshot: &Snapshot, cluster: &str, t: &Theme) -> Option<Span<'static>> {
+    let mut count = 0;
+    let mut worst = Severity::Info;
+    for f in &snapshot.findings {
+        if f.severity >= Severity::Warning && f.cluster.as_deref() == Some(cluster) {
+            count += 1;
+            worst = worst.max(f.severity);
+        }
+    }
+    (count > 0).then(|| {
+        let style = if worst == Severity::Error {
+            t.error
+        } else {
+            t.warning
+        };
+        Span::styled(format!(" ⚠{count}"), style)
+    })
 }

@@ -11,6 +11,7 @@ use super::layout::centered;
 use super::{Component, KeyHint, View};
 use crate::app::state::{AppState, Outcome, Overlay};
 use crate::model::Deployment;
+use crate::snapshot::Snapshot;
 
 /// The warnings popup component.
 pub struct WarningsPopup;
@@ -79,7 +80,13 @@ impl Component for WarningsPopup {
         );
     }
 
-    fn handle_key(&self, key: KeyEvent, app: &mut AppState, deployment: &Deployment) -> Outcome {
+    fn handle_key(
+        &self,
+        key: KeyEvent,
+        app: &mut AppState,
+        deployment: &Deployment,
+        _snapshot: &Snapshot,
+    ) -> Outcome {
         let count = warning_texts(app, deployment).len() as u16;
         let Some(Overlay::Warnings { scroll }) = &mut app.overlay else {
             return Outcome::Ignored;
