@@ -1,6 +1,7 @@
 //! Drives the real binary in a detached tmux session (80x24): waits for the
-//! console, presses keys, reads the screen with `capture-pane`, quits, and
-//! checks the terminal was restored (normal screen, canonical mode, echo).
+//! console, presses keys (tree, help, palette, cluster sections, alerts and
+//! findings popups), reads the screen with `capture-pane`, quits, and checks
+//! the terminal was restored (normal screen, canonical mode, echo).
 //!
 //! Needs tmux (`apt-get install tmux`). Without it the test is skipped,
 //! except under CI (`CI` set), where it fails.
@@ -175,6 +176,23 @@ fn console_runs_in_a_real_terminal_and_restores_it() {
     let screen = tmux.wait_for("the cluster detail", |s| s.contains("Cluster pg-test"));
     assert!(screen.contains("Replication"), "{screen}");
     assert!(screen.contains("(primary)"), "{screen}");
+
+    // Section keys: 2 shows the members table, [ goes back to the topology.
+    tmux.keys(&["2"]);
+    let screen = tmux.wait_for("the members section", |s| s.contains("2 Members"));
+    assert!(screen.contains("Member"), "{screen}");
+    tmux.keys(&["["]);
+    tmux.wait_for("the topology section", |s| s.contains("1 Topology"));
+
+    // a: alerts, f: findings (whatever the sources answer, they open).
+    tmux.keys(&["a"]);
+    tmux.wait_for("the alerts popup", |s| s.contains("Alerts ·"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the alerts popup to close", |s| !s.contains("Alerts ·"));
+    tmux.keys(&["f"]);
+    tmux.wait_for("the findings popup", |s| s.contains("┌ Findings"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the findings popup to close", |s| !s.contains("┌ Findings"));
 
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("the console to exit", |s| s.contains("EXITED:"));

@@ -8,13 +8,16 @@ use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pigsty_tui::app::tree::TreeItem;
-use pigsty_tui::app::{AppState, Focus, Outcome, Overlay, handle_key};
+use pigsty_tui::app::{AppState, ClusterTab, Focus, Outcome, Overlay, handle_key};
 use pigsty_tui::model::*;
 use pigsty_tui::snapshot::Snapshot;
 use pigsty_tui::ui;
 use pigsty_tui::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+#[path = "ui/recorded.rs"]
+mod recorded;
 
 // ---------------------------------------------------------------- fixtures
 
@@ -139,6 +142,37 @@ fn snapshot_at_sizes(name: &str, app: &AppState, d: &Deployment) {
     for (w, h) in SIZES {
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(app, d, w, h));
     }
+}
+
+/// Both sizes, with a live snapshot.
+fn live_at_sizes(name: &str, app: &AppState, d: &Deployment, snapshot: &Snapshot) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(
+            format!("{name}_{w}x{h}"),
+            render_with(app, d, snapshot, w, h)
+        );
+    }
+}
+
+fn press_live(app: &mut AppState, d: &Deployment, s: &Snapshot, code: KeyCode) -> Outcome {
+    handle_key(app, d, s, key(code))
+}
+
+/// pg-test selected, showing section `tab`.
+fn pg_test_tab(d: &Deployment, tab: ClusterTab) -> AppState {
+    let mut app = selecting(d, TreeItem::Cluster(1));
+    app.cluster_tab = tab;
+    app
+}
+
+fn pg_test_instance(d: &Deployment, i: usize) -> AppState {
+    selecting(
+        d,
+        TreeItem::Instance {
+            cluster: 1,
+            instance: i,
+        },
+    )
 }
 
 // ---------------------------------------------------------------- screens
@@ -302,6 +336,476 @@ fn every_size_renders_without_panic() {
     press(&mut app, &d, KeyCode::Char(':'));
     for (w, h) in [(1, 1), (10, 3), (40, 12)] {
         render(&app, &d, w, h);
+    }
+}
+
+// ---------------------------------------------------------------- live screens
+
+#[test]
+fn live_healthy() {
+    let d = sandbox();
+    let s = recorded::healthy(&d);
+    assert!(s.findings.is_empty(), "{:#?}", s.findings);
+    live_at_sizes(
+        "live_healthy_topology",
+        &pg_test_tab(&d, ClusterTab::Topology),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_healthy_members",
+        &pg_test_tab(&d, ClusterTab::Members),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_healthy_history",
+        &pg_test_tab(&d, ClusterTab::History),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_healthy_metrics",
+        &pg_test_tab(&d, ClusterTab::Metrics),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_healthy_routing",
+        &pg_test_tab(&d, ClusterTab::Routing),
+        &d,
+        &s,
+    );
+    live_at_sizes("live_healthy_instance", &pg_test_instance(&d, 2), &d, &s);
+    live_at_sizes(
+        "live_healthy_infra",
+        &selecting(&d, TreeItem::InfraGroup),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_healthy_clusters",
+        &selecting(&d, TreeItem::ClustersGroup),
+        &d,
+        &s,
+    );
+}
+
+#[test]
+fn live_after_switchover() {
+    let d = sandbox();
+    let s = recorded::switchover(&d);
+    // The detector reports the drift (info) and the stale HAProxy (error).
+    let kinds: Vec<String> = s.findings.iter().map(|f| format!("{:?}", f.kind)).collect();
+    assert!(kinds.contains(&"RoleDrift".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"HaproxyRouting".to_string()), "{kinds:?}");
+    let app = pg_test_tab(&d, ClusterTab::Topology);
+    let screen = render_with(&app, &d, &s, 160, 48);
+    // The new leader is the root of the tree.
+    let root = screen
+        .lines()
+        .find(|l| l.contains("──► "))
+        .unwrap_or_else(|| panic!("no diagram in\n{screen}"));
+    assert!(root.contains("│pg-test-2"), "{root}");
+    live_at_sizes("live_switchover_topology", &app, &d, &s);
+    live_at_sizes(
+        "live_switchover_members",
+        &pg_test_tab(&d, ClusterTab::Members),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_switchover_routing",
+        &pg_test_tab(&d, ClusterTab::Routing),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_switchover_findings",
+        &pg_test_tab(&d, ClusterTab::Findings),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_switchover_history",
+        &pg_test_tab(&d, ClusterTab::History),
+        &d,
+        &s,
+    );
+}
+
+#[test]
+fn live_member_down() {
+    let d = sandbox();
+    let s = recorded::member_down(&d);
+    live_at_sizes(
+        "live_member_down_topology",
+        &pg_test_tab(&d, ClusterTab::Topology),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_member_down_members",
+        &pg_test_tab(&d, ClusterTab::Members),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_member_down_instance",
+        &pg_test_instance(&d, 2),
+        &d,
+        &s,
+    );
+}
+
+#[test]
+fn live_dcs_failing() {
+    let d = sandbox();
+    let s = recorded::dcs_failing(&d);
+    let screen = render_with(&pg_test_tab(&d, ClusterTab::Topology), &d, &s, 80, 24);
+    let header = screen.lines().next().unwrap();
+    assert!(
+        header.contains("etcd✗45s") || header.contains("etcd ✗ 45s"),
+        "{header}"
+    );
+    live_at_sizes(
+        "live_dcs_failing_topology",
+        &pg_test_tab(&d, ClusterTab::Topology),
+        &d,
+        &s,
+    );
+    live_at_sizes(
+        "live_dcs_failing_members",
+        &pg_test_tab(&d, ClusterTab::Members),
+        &d,
+        &s,
+    );
+}
+
+#[test]
+fn live_prometheus_failing() {
+    let d = sandbox();
+    let s = recorded::prometheus_failing(&d);
+    let app = pg_test_tab(&d, ClusterTab::Metrics);
+    for (w, h) in SIZES {
+        let screen = render_with(&app, &d, &s, w, h);
+        assert!(
+            screen.contains("no data: prometheus http://10.10.10.10:9090"),
+            "{screen}"
+        );
+        assert!(
+            !screen.contains('▁'),
+            "no sparkline while Prometheus fails\n{screen}"
+        );
+    }
+    live_at_sizes("live_prometheus_failing_metrics", &app, &d, &s);
+    live_at_sizes(
+        "live_prometheus_failing_members",
+        &pg_test_tab(&d, ClusterTab::Members),
+        &d,
+        &s,
+    );
+}
+
+#[test]
+fn live_alerts() {
+    let d = sandbox();
+    let s = recorded::with_alerts(&d);
+    let mut app = new_app(&d);
+    press_live(&mut app, &d, &s, KeyCode::Char('a'));
+    assert!(matches!(app.overlay, Some(Overlay::Alerts { .. })));
+    live_at_sizes("live_alerts_popup", &app, &d, &s);
+    live_at_sizes(
+        "live_alerts_cluster_findings",
+        &pg_test_tab(&d, ClusterTab::Findings),
+        &d,
+        &s,
+    );
+    // Enter goes to the instance of the selected (most severe) alert.
+    press_live(&mut app, &d, &s, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    assert_eq!(
+        app.tree.selected(),
+        Some(TreeItem::Instance {
+            cluster: 1,
+            instance: 2
+        })
+    );
+}
+
+#[test]
+fn live_findings_popup() {
+    let d = sandbox();
+    let s = recorded::switchover(&d);
+    let mut app = new_app(&d);
+    press_live(&mut app, &d, &s, KeyCode::Char('f'));
+    assert!(matches!(app.overlay, Some(Overlay::Findings { .. })));
+    live_at_sizes("live_findings_popup", &app, &d, &s);
+    // The first (most severe) finding is the stale HAProxy route.
+    press_live(&mut app, &d, &s, KeyCode::Char('j'));
+    press_live(&mut app, &d, &s, KeyCode::Char('k'));
+    press_live(&mut app, &d, &s, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    assert!(
+        matches!(
+            app.tree.selected(),
+            Some(TreeItem::Instance { cluster: 1, .. })
+        ),
+        "{:?}",
+        app.tree.selected()
+    );
+    // From the palette too.
+    press_live(&mut app, &d, &s, KeyCode::Char(':'));
+    type_text(&mut app, &d, "findings");
+    press_live(&mut app, &d, &s, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::Findings { .. })));
+    press_live(&mut app, &d, &s, KeyCode::Esc);
+    press_live(&mut app, &d, &s, KeyCode::Char(':'));
+    type_text(&mut app, &d, "alerts");
+    press_live(&mut app, &d, &s, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::Alerts { .. })));
+}
+
+#[test]
+fn live_consul_node_view() {
+    use pigsty_tui::snapshot::Health;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/local-v1.yml");
+    let mut d = pigsty_tui::inventory::load(&path).expect("inventory/local-v1.yml loads");
+    d.source = PathBuf::from("inventory/local-v1.yml");
+    let mut s = Snapshot::empty();
+    s.taken_at = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(recorded::NOW));
+    s.interval = std::time::Duration::from_secs(2);
+    let ip = "127.0.0.12";
+    let node = d.node(ip).expect("node-2");
+    for svc in node.services() {
+        let consul = match svc.port {
+            5432 | 6432 | 8008 | 5433 | 5434 | 5436 | 5438 | 9101 | 9630 | 9100 => {
+                Some(if svc.port == 6432 {
+                    Health::Down
+                } else {
+                    Health::Up
+                })
+            }
+            _ => None,
+        };
+        s.services.insert(
+            (ip.to_string(), svc.port),
+            pigsty_tui::snapshot::ServiceObservation {
+                health: Health::Up,
+                latency: Some(std::time::Duration::from_micros(800)),
+                consul,
+                prometheus_up: matches!(svc.port, 8008 | 8500 | 9101 | 9630 | 9100).then_some(true),
+                source: Some(format!("probe {ip}")),
+                ..Default::default()
+            },
+        );
+    }
+    let mut app = AppState::new(&d);
+    app.resize(80, 24);
+    assert!(app.select_item(
+        &d,
+        TreeItem::Instance {
+            cluster: 1,
+            instance: 1
+        }
+    ));
+    let screen = render_with(&app, &d, &s, 160, 48);
+    let row = screen.lines().find(|l| l.contains("Pgbouncer")).unwrap();
+    assert!(row.contains("up 0.8ms") && row.contains("down"), "{row}");
+    assert!(
+        screen.contains("CONSUL") && screen.contains("PROM"),
+        "{screen}"
+    );
+    live_at_sizes("live_consul_instance", &app, &d, &s);
+}
+
+#[test]
+fn header_fits_every_width() {
+    let d = sandbox_with_warnings();
+    for s in [
+        recorded::healthy(&d),
+        recorded::dcs_failing(&d),
+        recorded::with_alerts(&d),
+        recorded::prometheus_failing(&d),
+    ] {
+        for w in [200u16, 160, 120, 100, 80, 60, 40, 20] {
+            let app = new_app(&d);
+            let screen = render_with(&app, &d, &s, w, 24);
+            let header = screen.lines().next().unwrap();
+            assert!(
+                unicode_width::UnicodeWidthStr::width(header) <= w as usize,
+                "{w}: {header}"
+            );
+            if w >= 60 {
+                // A failing source is never left out.
+                for failing in s.sources.iter().filter(|x| !x.ok) {
+                    let kind = match failing.kind {
+                        pigsty_tui::sources::SourceKind::Etcd => "etcd",
+                        pigsty_tui::sources::SourceKind::Prometheus => "prom",
+                        pigsty_tui::sources::SourceKind::Patroni => "pat",
+                        other => panic!("unexpected {other}"),
+                    };
+                    assert!(
+                        header.to_lowercase().contains(kind) && header.contains('✗'),
+                        "{w}: {header}"
+                    );
+                }
+            }
+        }
+    }
+    // Every badge with its age when there is room.
+    let s = recorded::healthy(&d);
+    let screen = render_with(&new_app(&d), &d, &s, 200, 24);
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains("Patroni ✓ 0.3s"), "{header}");
+    assert!(header.contains("alerts 0"), "{header}");
+}
+
+#[test]
+fn section_keys_switch_the_cluster_view() {
+    let d = sandbox();
+    let s = recorded::healthy(&d);
+    let mut app = selecting(&d, TreeItem::Cluster(1));
+    assert_eq!(app.cluster_tab, ClusterTab::Topology);
+    press_live(&mut app, &d, &s, KeyCode::Char('2'));
+    assert_eq!(app.cluster_tab, ClusterTab::Members);
+    press_live(&mut app, &d, &s, KeyCode::Char(']'));
+    assert_eq!(app.cluster_tab, ClusterTab::History);
+    press_live(&mut app, &d, &s, KeyCode::Char('['));
+    press_live(&mut app, &d, &s, KeyCode::Char('['));
+    assert_eq!(app.cluster_tab, ClusterTab::Topology);
+    press_live(&mut app, &d, &s, KeyCode::Char('6'));
+    assert_eq!(app.cluster_tab, ClusterTab::Findings);
+    // In the detail pane too, and the section stays for the next cluster.
+    press_live(&mut app, &d, &s, KeyCode::Tab);
+    press_live(&mut app, &d, &s, KeyCode::Char('5'));
+    assert_eq!(app.cluster_tab, ClusterTab::Routing);
+    press_live(&mut app, &d, &s, KeyCode::Esc);
+    press_live(&mut app, &d, &s, KeyCode::Char('g'));
+    app.select_item(&d, TreeItem::Cluster(0));
+    assert_eq!(app.cluster_tab, ClusterTab::Routing);
+    // Digits mean nothing on other rows.
+    app.select_item(&d, TreeItem::InfraGroup);
+    assert_eq!(
+        press_live(&mut app, &d, &s, KeyCode::Char('3')),
+        Outcome::Ignored
+    );
+    assert_eq!(app.cluster_tab, ClusterTab::Routing);
+    // The footer lists the keys on a cluster.
+    let app = selecting(&d, TreeItem::Cluster(1));
+    let footer = render_with(&app, &d, &s, 80, 24)
+        .lines()
+        .nth(23)
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("1-6 section"), "{footer}");
+    // :tab from the palette.
+    let mut app = selecting(&d, TreeItem::Cluster(1));
+    press_live(&mut app, &d, &s, KeyCode::Char(':'));
+    type_text(&mut app, &d, "tab metrics");
+    press_live(&mut app, &d, &s, KeyCode::Enter);
+    assert_eq!(app.cluster_tab, ClusterTab::Metrics);
+}
+
+#[test]
+fn tree_marks_live_roles() {
+    let d = sandbox();
+    let s = recorded::member_down(&d);
+    let app = new_app(&d);
+    let screen = render_with(&app, &d, &s, 80, 24);
+    let row = |name: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{screen}"))
+            .to_string()
+    };
+    assert!(row("pg-test-1").contains('★'), "{}", row("pg-test-1"));
+    assert!(row("pg-test-2").contains('●'), "{}", row("pg-test-2"));
+    assert!(row("pg-test-3").contains('✗'), "{}", row("pg-test-3"));
+    let wide = render_with(&app, &d, &s, 160, 48);
+    assert!(wide.contains("pg-test-2 10.10.10.12 R sync"), "{wide}");
+    assert!(wide.contains("pg-test-3 10.10.10.13 R down"), "{wide}");
+}
+
+#[test]
+fn live_views_render_at_every_size() {
+    let d = sandbox();
+    for s in [
+        recorded::healthy(&d),
+        recorded::switchover(&d),
+        recorded::with_alerts(&d),
+        recorded::dcs_failing(&d),
+        recorded::prometheus_failing(&d),
+    ] {
+        for tab in ClusterTab::ALL {
+            let app = pg_test_tab(&d, tab);
+            for (w, h) in [(1, 1), (20, 5), (40, 12), (59, 20), (60, 20), (200, 60)] {
+                render_with(&app, &d, &s, w, h);
+            }
+        }
+        for overlay in [
+            Overlay::Alerts { selected: 9 },
+            Overlay::Findings { selected: 9 },
+        ] {
+            let mut app = new_app(&d);
+            app.overlay = Some(overlay);
+            for (w, h) in [(1, 1), (20, 5), (40, 12), (200, 60)] {
+                render_with(&app, &d, &s, w, h);
+            }
+        }
+    }
+}
+
+/// One frame of 1,000 instances with a live snapshot of every member:
+/// `cargo test --release --test ui -- --ignored frame_time`.
+#[test]
+#[ignore = "timing; run in release"]
+fn frame_time_1000_instances_live() {
+    let d = large(100, 10);
+    let base = recorded::healthy(&sandbox());
+    let template = base.clusters[1].clone();
+    let mut s = base.clone();
+    s.clusters = d
+        .clusters
+        .iter()
+        .map(|c| {
+            let mut l = template.clone();
+            l.name = c.name.clone();
+            l.members = c
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(k, i)| {
+                    let mut m = template.members[k.min(2)].clone();
+                    m.name = i.name.clone();
+                    m.ip = Some(i.ip.clone());
+                    m
+                })
+                .collect();
+            l
+        })
+        .collect();
+    let theme = Theme::default();
+    for (w, h) in SIZES {
+        let mut app = new_app(&d);
+        app.tree.set_all_clusters_expanded(&d, true);
+        app.resize(w, h);
+        app.select_item(&d, TreeItem::Cluster(50));
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let frames = 200;
+        let start = std::time::Instant::now();
+        for _ in 0..frames {
+            terminal
+                .draw(|f| ui::draw(f, &app, &d, &s, &theme))
+                .unwrap();
+        }
+        let per_frame = start.elapsed() / frames;
+        eprintln!("{w}x{h}: {per_frame:?} per frame");
+        assert!(
+            per_frame < std::time::Duration::from_millis(2),
+            "{per_frame:?}"
+        );
     }
 }
 
