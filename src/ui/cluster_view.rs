@@ -562,9 +562,10 @@ fn notable_tags(m: &MemberLive) -> String {
     };
     tags.iter()
         .filter_map(|(k, v)| match (k.as_str(), v) {
-            ("nofailover" | "noloadbalance" | "nosync" | "nostream", serde_json::Value::Bool(true)) => {
-                Some(k.clone())
-            }
+            (
+                "nofailover" | "noloadbalance" | "nosync" | "nostream",
+                serde_json::Value::Bool(true),
+            ) => Some(k.clone()),
             ("replicatefrom", serde_json::Value::String(s)) => Some(format!("replicatefrom={s}")),
             ("failover_priority", serde_json::Value::Number(n)) if n.as_i64() == Some(0) => {
                 Some("failover_priority=0".into())
