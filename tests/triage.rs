@@ -706,3 +706,49 @@ fn status_json_has_health() {
     );
     assert!(!text.contains("pg-meta HEALTHY"), "{text}");
 }
+
+#[tokio::test]
+async fn spawn_triage_records_and_tracks() {
+    use std::sync::Arc;
+    let d = Arc::new(deployment());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    append_to(&path, &[ev(0)]).unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(healthy(t0())));
+    let (task, state) = pigsty_tui::triage::spawn_triage(d.clone(), rx, path.clone());
+    // Loaded history: ev(0) says pg-test-2 was lost (and not back).
+    assert_eq!(state.lock().unwrap().timeline.len(), 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut s = healthy(t0() + Duration::from_secs(10));
+    kill(&mut s, "pg-test-3");
+    tx.send(Arc::new(s.clone())).unwrap();
+    for _ in 0..50 {
+        if state.lock().unwrap().timeline.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    {
+        let st = state.lock().unwrap();
+        assert_eq!(
+            st.timeline.events().last().unwrap().kind,
+            EventKind::MemberLost
+        );
+        let h = summarize(&d, &s, &st.tracker);
+        assert_eq!(h[0].reasons, vec!["pg-test-3 down 0s"]);
+    }
+    drop(tx);
+    task.await.unwrap();
+    let t = Timeline::load(&path).unwrap();
+    assert_eq!(t.len(), 2);
+    // The recorder's own file writes: spawn_recorder.
+    let path2 = dir.path().join("other.jsonl");
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(healthy(t0())));
+    let task = pigsty_tui::triage::spawn_recorder(d, rx, path2.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tx.send(Arc::new(s)).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(tx);
+    task.await.unwrap();
+    assert_eq!(Timeline::load(&path2).unwrap().len(), 1);
+}

@@ -617,6 +617,12 @@ impl Timeline {
         self.path.as_deref()
     }
 
+    /// The same events, no longer written to a file.
+    pub fn detached(mut self) -> Self {
+        self.path = None;
+        self
+    }
+
     /// Every event, oldest first.
     pub fn events(&self) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
         self.events.iter()
@@ -712,6 +718,61 @@ pub fn append_to(path: &Path, events: &[Event]) -> std::io::Result<()> {
     }
     f.write_all(buf.as_bytes())?;
     f.flush()
+}
+
+/// What the console knows for triage, kept current by [`spawn_triage`]:
+/// the timeline (loaded from the file at start, then appended in memory)
+/// and since when members are down.
+#[derive(Debug, Default)]
+pub struct TriageState {
+    pub timeline: Timeline,
+    pub tracker: super::health::HealthTracker,
+}
+
+/// [`spawn_recorder`] that also keeps a [`TriageState`] for the UI: lock
+/// it briefly to render `health::summarize(d, snap, &state.tracker)` or
+/// the timeline. File writes happen outside the lock.
+pub fn spawn_triage(
+    deployment: Arc<Deployment>,
+    mut rx: tokio::sync::watch::Receiver<Arc<Snapshot>>,
+    path: PathBuf,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Arc<std::sync::Mutex<TriageState>>,
+) {
+    let timeline = Timeline::load(&path)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, path = %path.display(), "cannot read the event timeline");
+            Timeline::in_memory()
+        })
+        .detached();
+    let tracker = super::health::HealthTracker::from_timeline(&timeline);
+    let state = Arc::new(std::sync::Mutex::new(TriageState { timeline, tracker }));
+    let shared = state.clone();
+    let handle = tokio::spawn(async move {
+        let mut recorder = EventRecorder::new();
+        loop {
+            let snap = rx.borrow_and_update().clone();
+            let events = recorder.observe(&deployment, &snap);
+            {
+                let mut st = shared.lock().unwrap_or_else(|p| p.into_inner());
+                st.tracker.observe(&snap);
+                let _ = st.timeline.append(&events);
+            }
+            if !events.is_empty() {
+                let path = path.clone();
+                match tokio::task::spawn_blocking(move || append_to(&path, &events)).await {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot append to the event timeline"),
+                    Err(e) => tracing::warn!(error = %e, "event timeline writer failed"),
+                    Ok(Ok(())) => {}
+                }
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    (handle, state)
 }
 
 /// Record events off the UI task: observe every snapshot published on

@@ -19,5 +19,7 @@ pub mod logs;
 pub mod report;
 pub mod time;
 
-pub use events::{Event, EventKind, EventRecorder, Timeline, spawn_recorder};
+pub use events::{
+    Event, EventKind, EventRecorder, Timeline, TriageState, spawn_recorder, spawn_triage,
+};
 pub use health::{ClusterHealth, HealthLevel, HealthTracker, summarize};
