@@ -421,3 +421,27 @@ async fn blocking_session_is_shown_and_terminated() {
     assert_eq!(admin(&format!("SELECT v FROM {table}")).unwrap(), "10");
     admin(&format!("DROP TABLE {table}")).unwrap();
 }
+
+#[tokio::test]
+async fn cluster_without_patroni_is_down_exit_2() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let state = tempfile::tempdir().unwrap();
+    for node in ["node-2", "node-3", "node-1"] {
+        sb.script_ok(&["kill", node, "member"]).unwrap();
+    }
+    let o = cli(sb, state.path(), &["status"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap_or_default(),
+        "pg-test DOWN: Patroni unreachable on every member; pg-test-1 down; pg-test-2 down; pg-test-3 down",
+        "{out}"
+    );
+    assert_eq!(lines.next().unwrap_or_default(), "pg-meta HEALTHY", "{out}");
+    // Only pg-meta: healthy, exit 0.
+    let o = cli(sb, state.path(), &["status", "-c", "pg-meta"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    x.release().await;
+}
