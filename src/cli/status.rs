@@ -15,7 +15,8 @@
 //! | 3 | `-c` names no cluster of the inventory |
 //!
 //! `--watch` records the event timeline (`<state dir>/events.jsonl`) while
-//! it runs and exits 0 on Ctrl-C.
+//! it runs and exits 0 on Ctrl-C. `--no-poll` prints no health lines (an
+//! empty `health` array) and exits 0.
 
 use std::fmt::Write;
 use std::path::PathBuf;
