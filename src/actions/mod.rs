@@ -1418,7 +1418,7 @@ pub fn routing_progress(
         {
             Some(r) if r.routes_to.len() == 1 && r.routes_to[0] == leader => ok += 1,
             Some(r) => wrong.push(format!(
-                "{name}: {}",
+                "{name} -> {}",
                 if r.routes_to.is_empty() {
                     "no server up".to_string()
                 } else {
@@ -1429,7 +1429,7 @@ pub fn routing_progress(
         }
     }
     if !wrong.is_empty() {
-        return Progress::Waiting(format!("{service} routes to {}", wrong.join("; ")));
+        return Progress::Waiting(format!("HAProxy {service} on {}", wrong.join("; ")));
     }
     if !silent.is_empty() && (require_all || ok == 0) {
         return Progress::Waiting(format!("no HAProxy stats from {}", silent.join(", ")));

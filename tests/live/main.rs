@@ -8,6 +8,7 @@
 //! tests and `sandbox().exclusive().await` + `.release().await` for tests that
 //! switch over, kill or stop something.
 
+mod actions;
 mod harness;
 mod sandbox;
 mod sources;

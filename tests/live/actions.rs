@@ -1,0 +1,597 @@
+//! Live tests of the operator actions through the real binary
+//! (`pigsty-tui run …`) against the sandbox, in whichever DCS mode it runs
+//! (etcd: `inventory/local.yml`, Pigsty v3; consul: `inventory/local-v1.yml`,
+//! Pigsty v1): switchover (HAProxy follows), pre-check refusals, failover of
+//! a paused cluster whose leader was killed, pgBackRest backup and listing,
+//! inspection of a stopped member, dry run, read-only mode, confirmation and
+//! the audit log.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use pigsty_tui::tasks::audit::{AuditLog, AuditRecord};
+use serde_json::Value;
+
+use crate::harness::{PG_ADMIN, PORT_PRIMARY, Sandbox, port_open, psql, sandbox, wait_for};
+
+/// The result of one `pigsty-tui` run.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// `pigsty-tui run ARGS -i <inventory>` with the sandbox's known_hosts and
+/// ssh port, a private state dir (`XDG_STATE_HOME`), config dir and home
+/// (no ~/.ssh/config, no agent).
+async fn run(sb: &Sandbox, state: &Path, args: &[&str]) -> Run {
+    let home = state.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pigsty-tui"))
+        .arg("run")
+        .args(args)
+        .arg("-i")
+        .arg(&sb.inventory)
+        .arg("--ssh-port")
+        .arg(sb.ssh_port.to_string())
+        .env("XDG_STATE_HOME", state)
+        .env("XDG_CONFIG_HOME", state.join("config"))
+        .env("HOME", &home)
+        .env("PIGSTY_TUI_KNOWN_HOSTS", &sb.known_hosts)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run pigsty-tui");
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!("$ pigsty-tui run {}\n{r:?}", args.join(" "));
+    r
+}
+
+fn audit(state: &Path) -> Vec<AuditRecord> {
+    AuditLog::new(&state.join("pigsty-tui"))
+        .read_all()
+        .expect("audit log")
+}
+
+/// What a session through HAProxy `primary` on `ip` lands on: (in recovery, server address).
+fn via_haproxy(ip: &str) -> Result<(String, String), String> {
+    let r = psql(
+        ip,
+        PORT_PRIMARY,
+        PG_ADMIN,
+        "postgres",
+        "select pg_is_in_recovery(), inet_server_addr()",
+    )?;
+    let (a, b) = r
+        .split_once('|')
+        .ok_or_else(|| format!("unexpected: {r}"))?;
+    Ok((a.to_string(), b.to_string()))
+}
+
+/// Resumes pg-test if a test panics while it is paused (before the
+/// exclusive guard restores the sandbox: Patroni does not restart a killed
+/// member's Postgres in maintenance mode).
+struct ResumeOnDrop {
+    armed: bool,
+}
+
+impl Drop for ResumeOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let sb = sandbox();
+        for m in sb.cluster_members("pg-test") {
+            let o = sb.ssh(
+                m.ip,
+                "sudo -iu postgres patronictl resume pg-test --wait 2>&1 || true",
+            );
+            if o.status.success() {
+                eprintln!(
+                    "[actions] resumed pg-test via {}: {}",
+                    m.instance,
+                    String::from_utf8_lossy(&o.stdout)
+                );
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn dry_run_readonly_and_confirmation_change_nothing() {
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+    let leader = sb.leader("pg-test").await.unwrap();
+
+    // Dry run: the exact commands per host and user, exit 0.
+    let r = run(
+        sb,
+        st,
+        &[
+            "switchover",
+            "-c",
+            "pg-test",
+            "--candidate",
+            "pg-test-2",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let flag = match sb.dcs {
+        crate::harness::Dcs::Etcd => "--leader",
+        crate::harness::Dcs::Consul => "--master",
+    };
+    let want = format!(
+        "postgres@{leader} ({}): set -o pipefail; patronictl -c /tmp/pigsty-sandbox/{}/pg/bin/patroni.yml switchover pg-test {flag} {leader} --candidate pg-test-2 --force",
+        sb.member(&leader).ip,
+        sb.member(&leader).ip
+    );
+    assert!(r.stdout.contains(&want), "want {want}\n{r:?}");
+    assert!(r.stdout.contains("PGPASSWORD=***"), "{r:?}");
+    assert!(!r.stdout.contains(PG_ADMIN.1), "password shown: {r:?}");
+    assert!(r.stdout.contains("dry run: nothing was run"), "{r:?}");
+    let r = run(
+        sb,
+        st,
+        &["backup", "-c", "pg-test", "--type", "diff", "--dry-run"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "postgres@{leader} ({}): pgbackrest --config=/tmp/pigsty-sandbox/{}/etc/pgbackrest/pgbackrest.conf --stanza=pg-test --type=diff backup",
+            sb.member(&leader).ip,
+            sb.member(&leader).ip
+        )),
+        "{r:?}"
+    );
+
+    // Read-only: mutating actions refused, listing and inspection allowed.
+    for args in [
+        &["switchover", "-c", "pg-test", "--yes"][..],
+        &["pause", "-c", "pg-test"],
+        &["backup", "-c", "pg-test"],
+        &["restart", "-c", "pg-test", "--member", "pg-test-2"],
+    ] {
+        let mut a = args.to_vec();
+        a.push("--readonly");
+        let r = run(sb, st, &a).await;
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains("read-only mode refuses"), "{r:?}");
+    }
+    let r = run(sb, st, &["backups", "-c", "pg-test", "--readonly"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+
+    // No --yes and no terminal: refused, nothing run.
+    let r = run(
+        sb,
+        st,
+        &["switchover", "-c", "pg-test", "--candidate", "pg-test-2"],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("needs the cluster name typed on a terminal, or --yes"),
+        "{r:?}"
+    );
+    // Unknown cluster / member; failover with a healthy leader.
+    let r = run(sb, st, &["pause", "-c", "pg-nope"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("no cluster 'pg-nope'"), "{r:?}");
+    let r = run(
+        sb,
+        st,
+        &["reinit", "-c", "pg-test", "--member", "pg-test-9", "--yes"],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("no member 'pg-test-9'"), "{r:?}");
+    let r = run(
+        sb,
+        st,
+        &[
+            "failover",
+            "-c",
+            "pg-test",
+            "--candidate",
+            "pg-test-2",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "already has a healthy leader {leader}: use switchover"
+        )),
+        "{r:?}"
+    );
+    assert_eq!(sb.leader("pg-test").await.unwrap(), leader, "nothing moved");
+
+    // Every run is in the audit log: 1 dry run, 2 + 4 + 3 refused, 1 listing.
+    let recs = audit(st);
+    let count = |event: &str, action: &str| {
+        recs.iter()
+            .filter(|r| r.event == event && r.action == action)
+            .count()
+    };
+    assert_eq!(count("dry-run", "switchover"), 1, "{recs:#?}");
+    assert_eq!(count("dry-run", "backup"), 1);
+    assert_eq!(count("refused", "switchover"), 2);
+    assert_eq!(count("refused", "pause"), 2);
+    assert_eq!(count("refused", "backup"), 1);
+    assert_eq!(count("refused", "restart"), 1);
+    assert_eq!(count("refused", "reinit"), 1);
+    assert_eq!(count("refused", "failover"), 1);
+    assert_eq!(count("start", "backups"), 1);
+    assert_eq!(count("finish", "backups"), 1);
+    let dry = recs.iter().find(|r| r.event == "dry-run").unwrap();
+    assert!(
+        dry.commands
+            .iter()
+            .any(|c| c.command.contains("switchover pg-test")),
+        "{dry:?}"
+    );
+    let refused = recs
+        .iter()
+        .find(|r| r.event == "refused" && r.action == "failover")
+        .unwrap();
+    assert!(
+        refused.steps[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("healthy leader"),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn switchover_moves_the_leader_and_haproxy_follows() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+    assert_eq!(sb.leader("pg-test").await.unwrap(), "pg-test-1");
+    let before: u64 = sb.cluster("pg-test").await.unwrap()["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "pg-test-1")
+        .and_then(|m| m["timeline"].as_u64())
+        .unwrap();
+
+    let t0 = std::time::Instant::now();
+    let r = run(
+        sb,
+        st,
+        &[
+            "switchover",
+            "-c",
+            "pg-test",
+            "--candidate",
+            "pg-test-2",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("task succeeded"), "{r:?}");
+    assert!(
+        r.stdout.contains("switchover pg-test: succeeded in"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("pg-test-2 leads on timeline {}", before + 1)),
+        "{r:?}"
+    );
+    eprintln!("switchover took {:?}", t0.elapsed());
+
+    // Patroni agrees, and HAProxy 5433 on every node reaches pg-test-2.
+    assert_eq!(sb.leader("pg-test").await.unwrap(), "pg-test-2");
+    for m in sb.cluster_members("pg-test") {
+        let (rec, addr) = via_haproxy(m.ip).unwrap();
+        assert_eq!(
+            (rec.as_str(), addr.as_str()),
+            ("f", "127.0.0.12"),
+            "via {}",
+            m.ip
+        );
+    }
+    let recs = audit(st);
+    let fin = recs
+        .iter()
+        .find(|r| r.event == "finish" && r.action == "switchover")
+        .unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(fin.status, "succeeded");
+    assert_eq!(fin.target, "pg-test");
+    assert!(fin.hosts.contains(&"pg-test-1".to_string()));
+    assert!(
+        fin.commands.iter().any(|c| c.host == "pg-test-1"
+            && c.user == "postgres"
+            && c.command.contains("--candidate pg-test-2")),
+        "{fin:?}"
+    );
+    assert!(fin.commands.iter().all(|c| !c.command.contains(PG_ADMIN.1)));
+    assert!(recs.iter().any(|r| r.event == "start" && r.id == fin.id));
+    assert!(Path::new(&fin.log).exists());
+    x.release().await;
+}
+
+#[tokio::test]
+async fn precheck_refuses_a_stopped_candidate_and_inspection_fails_it() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+    sb.script_ok(&["stop", "node-3", "patroni"]).unwrap();
+    wait_for(
+        "pg-test-3's Patroni to stop",
+        Duration::from_secs(30),
+        || async {
+            if port_open("127.0.0.13", 8008) {
+                Err("still listening".to_string())
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+
+    let r = run(
+        sb,
+        st,
+        &[
+            "switchover",
+            "-c",
+            "pg-test",
+            "--candidate",
+            "pg-test-3",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("candidate pg-test-3 is not running"),
+        "{r:?}"
+    );
+    assert_eq!(
+        sb.leader("pg-test").await.unwrap(),
+        "pg-test-1",
+        "nothing moved"
+    );
+
+    // Inspection reports pg-test-3 failed (Postgres stopped with its
+    // Patroni), the others pass their Postgres check; exit 1.
+    let r = run(sb, st, &["inspect", "-c", "pg-test", "--format", "json"]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["status"], "fail");
+    let host = |name: &str| {
+        report["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["host"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let status = |h: &Value, check: &str| {
+        h["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == check)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+    };
+    let h3 = host("pg-test-3");
+    assert_eq!(status(&h3, "patroni").as_deref(), Some("fail"), "{h3}");
+    assert_eq!(status(&h3, "ports").as_deref(), Some("fail"), "{h3}");
+    let h1 = host("pg-test-1");
+    assert_eq!(status(&h1, "postgres").as_deref(), Some("pass"), "{h1}");
+    assert_eq!(status(&h1, "patroni").as_deref(), Some("pass"), "{h1}");
+    let md = run(
+        sb,
+        st,
+        &["inspect", "-c", "pg-test", "--format", "markdown"],
+    )
+    .await;
+    assert_eq!(md.code, 1);
+    assert!(
+        md.stdout.contains("| pg-test-3 | patroni | **fail** |"),
+        "{md:?}"
+    );
+    x.release().await;
+}
+
+#[tokio::test]
+async fn failover_of_a_paused_cluster_after_killing_the_leader() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let mut resume = ResumeOnDrop { armed: false };
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+
+    // Paused, Patroni does not fail over by itself: the failover is ours.
+    let r = run(sb, st, &["pause", "-c", "pg-test"]).await;
+    resume.armed = true;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(sb.cluster("pg-test").await.unwrap()["pause"], true);
+    let r = run(sb, st, &["pause", "-c", "pg-test"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("already paused"), "{r:?}");
+
+    sb.script_ok(&["kill", "node-1", "member"]).unwrap();
+    let r = run(
+        sb,
+        st,
+        &[
+            "failover",
+            "-c",
+            "pg-test",
+            "--candidate",
+            "pg-test-2",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("pg-test-2 leads on timeline"), "{r:?}");
+    assert_eq!(sb.leader("pg-test").await.unwrap(), "pg-test-2");
+    // The surviving nodes' HAProxy (and the dead member's, still running)
+    // reach the new primary.
+    for ip in ["127.0.0.11", "127.0.0.12", "127.0.0.13"] {
+        let (rec, addr) = via_haproxy(ip).unwrap();
+        assert_eq!(
+            (rec.as_str(), addr.as_str()),
+            ("f", "127.0.0.12"),
+            "via {ip}"
+        );
+    }
+    // A second failover: pg-test-2 is a healthy leader now.
+    let r = run(
+        sb,
+        st,
+        &[
+            "failover",
+            "-c",
+            "pg-test",
+            "--candidate",
+            "pg-test-3",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("healthy leader pg-test-2"), "{r:?}");
+
+    let r = run(sb, st, &["resume", "-c", "pg-test"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    resume.armed = false;
+    assert_eq!(sb.cluster("pg-test").await.unwrap()["pause"], Value::Null);
+    let recs = audit(st);
+    for action in ["pause", "failover", "resume"] {
+        assert!(
+            recs.iter()
+                .any(|r| r.event == "finish" && r.action == action && r.status == "succeeded"),
+            "{action}: {recs:#?}"
+        );
+    }
+    drop(resume);
+    x.release().await;
+}
+
+#[tokio::test]
+async fn pgbackrest_backup_appears_in_the_listing() {
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+    let labels = |r: &Run| -> Vec<String> {
+        let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+        assert_eq!(v["method"], "pgbackrest");
+        assert_eq!(v["stanza"], "pg-test");
+        v["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = run(sb, st, &["backups", "-c", "pg-test", "--format", "json"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let before = labels(&r);
+
+    let r = run(sb, st, &["backup", "-c", "pg-test", "--type", "full"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let leader = sb.leader("pg-test").await.unwrap();
+    assert!(
+        r.stdout.contains(&format!("{leader}: succeeded")),
+        "ran on the leader: {r:?}"
+    );
+
+    let r = run(sb, st, &["backups", "-c", "pg-test", "--format", "json"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let after = labels(&r);
+    let new: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert_eq!(new.len(), 1, "before {before:?} after {after:?}");
+    let row = v["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| &b["label"].as_str().unwrap().to_string() == new[0])
+        .unwrap();
+    assert_eq!(row["type"], "full");
+    assert!(row["size"].as_u64().unwrap() > 0);
+    assert!(row["wal_start"].as_str().unwrap().len() == 24, "{row}");
+    assert!(row["stop"].as_i64().unwrap() >= row["start"].as_i64().unwrap());
+    // The text table names it too.
+    let r = run(sb, st, &["backups", "-c", "pg-test"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(new[0].as_str()) && r.stdout.contains("LABEL"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn inspection_of_a_healthy_deployment_passes() {
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let state = tempfile::tempdir().unwrap();
+    let r = run(sb, state.path(), &["inspect", "--format", "json"]).await;
+    let report: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let failed: Vec<&Value> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["checks"].as_array().unwrap().iter())
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(report["hosts"].as_array().unwrap().len(), 4);
+    let checks: Vec<&str> = report["hosts"][1]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "postgres",
+            "replication",
+            "slots",
+            "disk",
+            "load",
+            "memory",
+            "patroni",
+            "ports"
+        ]
+    );
+}
