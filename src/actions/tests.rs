@@ -833,7 +833,10 @@ fn routing_waits_for_every_haproxy() {
         route("127.0.0.12", &["pg-test-1"]),
     ];
     match routing_progress(&cl, &nodes, "primary", "pg-test-2", true) {
-        Progress::Waiting(m) => assert!(m.contains("HAProxy primary on pg-test-2 -> pg-test-1"), "{m}"),
+        Progress::Waiting(m) => assert!(
+            m.contains("HAProxy primary on pg-test-2 -> pg-test-1"),
+            "{m}"
+        ),
         p => panic!("{p:?}"),
     }
     cl.routing[1] = route("127.0.0.12", &["pg-test-2"]);
