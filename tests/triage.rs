@@ -445,6 +445,21 @@ fn alerts_findings_sources() {
 }
 
 #[test]
+fn pause_and_resume() {
+    let d = deployment();
+    let mut r = EventRecorder::new();
+    r.observe(&d, &healthy(t0()));
+    let mut s = healthy(t0());
+    s.clusters[1].paused = fact(true);
+    let ev = r.observe(&d, &s);
+    assert_eq!(kinds(&ev), vec![EventKind::PauseChanged]);
+    assert_eq!(ev[0].message, "paused (maintenance mode)");
+    assert_eq!(ev[0].cluster.as_deref(), Some("pg-test"));
+    let ev = r.observe(&d, &healthy(t0()));
+    assert_eq!(ev[0].message, "resumed (maintenance mode off)");
+}
+
+#[test]
 fn services_up_and_down() {
     let d = deployment();
     let mut r = EventRecorder::new();

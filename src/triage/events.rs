@@ -4,7 +4,7 @@
 //! # What is recorded
 //!
 //! [`EventRecorder::observe`] compares a snapshot with the previous one and
-//! emits: role changes, timeline bumps, members lost and back (Patroni
+//! emits: role changes, timeline bumps, pause / resume, members lost and back (Patroni
 //! unreachable or not `running` ↔ reachable and `running`), leader changes,
 //! services down / up (port probes; `unknown` is neither), alerts firing /
 //! resolved (compared only while Alertmanager answers), findings appearing /
@@ -46,6 +46,8 @@ pub enum EventKind {
     RoleChanged,
     TimelineChanged,
     LeaderChanged,
+    /// Maintenance mode entered or left.
+    PauseChanged,
     MemberLost,
     MemberBack,
     ServiceDown,
@@ -68,6 +70,7 @@ impl EventKind {
             EventKind::RoleChanged => "role_changed",
             EventKind::TimelineChanged => "timeline_changed",
             EventKind::LeaderChanged => "leader_changed",
+            EventKind::PauseChanged => "pause_changed",
             EventKind::MemberLost => "member_lost",
             EventKind::MemberBack => "member_back",
             EventKind::ServiceDown => "service_down",
@@ -199,6 +202,7 @@ struct Digest {
     members: BTreeMap<String, MemberDigest>,
     leaders: BTreeMap<String, (Option<String>, String)>,
     timelines: BTreeMap<String, (u64, String)>,
+    paused: BTreeMap<String, (bool, String)>,
     services: BTreeMap<(String, u16), (Health, String)>,
     /// `None` while Alertmanager has not answered.
     alerts: Option<BTreeMap<String, AlertDigest>>,
@@ -282,6 +286,9 @@ fn digest(snap: &Snapshot) -> Digest {
         if let Some(t) = &c.timeline {
             d.timelines
                 .insert(c.name.clone(), (t.value, t.source.clone()));
+        }
+        if let Some(p) = &c.paused {
+            d.paused.insert(c.name.clone(), (p.value, p.source.clone()));
         }
     }
     for ((ip, port), obs) in &snap.services {
@@ -406,6 +413,18 @@ fn diff(d: &Deployment, prev: &Digest, cur: &Digest, at: SystemTime) -> Vec<Even
                 )
                 .cluster(Some(cls)),
             );
+        }
+    }
+    for (cls, (paused, src)) in &cur.paused {
+        if let Some((old, _)) = prev.paused.get(cls)
+            && old != paused
+        {
+            let msg = if *paused {
+                "paused (maintenance mode)"
+            } else {
+                "resumed (maintenance mode off)"
+            };
+            out.push(Event::new(at, EventKind::PauseChanged, src, msg).cluster(Some(cls)));
         }
     }
     for (name, m) in &cur.members {
