@@ -153,6 +153,26 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
     let r = run(
         sb,
         st,
+        &[
+            "switchover",
+            "-c",
+            "pg-test",
+            "--scheduled",
+            "2030-01-01T03:00+00:00",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("--candidate pg-test-2 --force --scheduled 2030-01-01T03:00+00:00"),
+        "the healthiest replica, scheduled: {r:?}"
+    );
+    assert!(!r.stdout.contains("[2]"), "nothing to wait for: {r:?}");
+    let r = run(
+        sb,
+        st,
         &["backup", "-c", "pg-test", "--type", "diff", "--dry-run"],
     )
     .await;
@@ -229,14 +249,14 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
     );
     assert_eq!(sb.leader("pg-test").await.unwrap(), leader, "nothing moved");
 
-    // Every run is in the audit log: 1 dry run, 2 + 4 + 3 refused, 1 listing.
+    // Every run is in the audit log: dry runs, refusals, the listing.
     let recs = audit(st);
     let count = |event: &str, action: &str| {
         recs.iter()
             .filter(|r| r.event == event && r.action == action)
             .count()
     };
-    assert_eq!(count("dry-run", "switchover"), 1, "{recs:#?}");
+    assert_eq!(count("dry-run", "switchover"), 2, "{recs:#?}");
     assert_eq!(count("dry-run", "backup"), 1);
     assert_eq!(count("refused", "switchover"), 2);
     assert_eq!(count("refused", "pause"), 2);
@@ -594,4 +614,88 @@ async fn inspection_of_a_healthy_deployment_passes() {
             "ports"
         ]
     );
+}
+
+#[tokio::test]
+async fn restart_reload_and_reinit_a_replica() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+    let started = || {
+        psql(
+            "127.0.0.13",
+            crate::harness::PG_PORT,
+            PG_ADMIN,
+            "postgres",
+            "select pg_postmaster_start_time()",
+        )
+        .unwrap()
+    };
+    let t0 = started();
+    let r = run(
+        sb,
+        st,
+        &["restart", "-c", "pg-test", "--member", "pg-test-3"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("Success: restart on member pg-test-3"),
+        "{r:?}"
+    );
+    assert_ne!(started(), t0, "postmaster restarted");
+
+    let r = run(sb, st, &["reload", "-c", "pg-test"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for m in ["pg-test-1", "pg-test-2", "pg-test-3"] {
+        assert!(
+            r.stdout
+                .contains(&format!("Reload request received for member {m}")),
+            "{r:?}"
+        );
+    }
+
+    // reinit of the leader is refused; of a replica rebuilds it.
+    let r = run(
+        sb,
+        st,
+        &["reinit", "-c", "pg-test", "--member", "pg-test-1", "--yes"],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("pg-test-1 is the leader"), "{r:?}");
+    let marker = sb
+        .ssh_ok(
+            "127.0.0.13",
+            "sudo -iu postgres bash -c 'touch /tmp/pigsty-sandbox/127.0.0.13/pg/data/reinit-marker && echo ok'",
+        )
+        .unwrap();
+    assert_eq!(marker, "ok");
+    let r = run(
+        sb,
+        st,
+        &["reinit", "-c", "pg-test", "--member", "pg-test-3", "--yes"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("Reinitialize is completed on: pg-test-3"),
+        "{r:?}"
+    );
+    assert!(
+        !Path::new("/tmp/pigsty-sandbox/127.0.0.13/pg/data/reinit-marker").exists(),
+        "the data directory was rebuilt"
+    );
+    sb.wait_cluster_healthy("pg-test", Duration::from_secs(60))
+        .await;
+    let recs = audit(st);
+    for action in ["restart", "reload", "reinit"] {
+        assert!(
+            recs.iter()
+                .any(|r| r.event == "finish" && r.action == action && r.status == "succeeded"),
+            "{action}: {recs:#?}"
+        );
+    }
+    x.release().await;
 }
