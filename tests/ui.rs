@@ -1201,3 +1201,225 @@ fn a_thousand_instances_scroll_and_filter() {
     let screen = render(&app, &d, 160, 48);
     assert!(screen.contains("pg-c042-7"), "{screen}");
 }
+
+// ---------------------------------------------------------------- actions and tasks
+
+fn press_char(app: &mut AppState, d: &Deployment, s: &Snapshot, c: char) -> Outcome {
+    press_live(app, d, s, KeyCode::Char(c))
+}
+
+#[test]
+fn action_menu_lists_the_actions_of_the_selection() {
+    let d = sandbox();
+    let s = recorded::healthy(&d);
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    press_char(&mut app, &d, &s, 'x');
+    assert_eq!(app.overlay, Some(Overlay::ActionMenu { selected: 0 }));
+    insta::assert_snapshot!(
+        "action_menu_cluster_80x24",
+        render_with(&app, &d, &s, 80, 24)
+    );
+    press_live(&mut app, &d, &s, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+
+    let mut app = pg_test_instance(&d, 1);
+    press_char(&mut app, &d, &s, 'x');
+    insta::assert_snapshot!(
+        "action_menu_instance_80x24",
+        render_with(&app, &d, &s, 80, 24)
+    );
+
+    // Read-only: only listing and inspection are offered.
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    app.readonly = true;
+    press_char(&mut app, &d, &s, 'x');
+    insta::assert_snapshot!(
+        "action_menu_readonly_80x24",
+        render_with(&app, &d, &s, 80, 24)
+    );
+    let items = ui::tasks::menu_items(&app, &d);
+    assert!(items.iter().all(|i| !i.action.is_mutating()), "{items:?}");
+
+    // Nothing selected that actions apply to: a message, no menu.
+    let mut app = selecting(&d, TreeItem::InfraNode(0));
+    press_char(&mut app, &d, &s, 'x');
+    assert_eq!(app.overlay, None);
+    assert!(app.status.is_some());
+}
+
+#[test]
+fn switchover_runs_only_when_the_cluster_name_is_typed() {
+    let d = sandbox();
+    let s = recorded::healthy(&d);
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    press_char(&mut app, &d, &s, 'x');
+    press_char(&mut app, &d, &s, 's');
+    assert_eq!(app.overlay, Some(Overlay::Confirm));
+    let pending = app.pending.as_ref().expect("a pending action");
+    let plan = pending.plan.as_ref().expect("switchover planned");
+    assert!(plan.needs_typed_confirmation);
+
+    // A wrong name: Enter refuses and says what to type.
+    type_text(&mut app, &d, "pg-tes");
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.overlay, Some(Overlay::Confirm));
+    assert!(app.pending.as_ref().unwrap().error.is_some());
+    insta::assert_snapshot!(
+        "confirm_switchover_mismatch_80x24",
+        render_with(&app, &d, &s, 80, 24)
+    );
+    // The right name: Enter runs (no runner in this test: a message).
+    type_text(&mut app, &d, "t");
+    insta::assert_snapshot!(
+        "confirm_switchover_match_80x24",
+        render_with(&app, &d, &s, 80, 24)
+    );
+    insta::assert_snapshot!(
+        "confirm_switchover_match_160x48",
+        render_with(&app, &d, &s, 160, 48)
+    );
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    assert!(app.pending.is_none());
+    assert!(app.status.as_ref().unwrap().text.contains("no task runner"));
+
+    // Esc abandons.
+    press_char(&mut app, &d, &s, 'x');
+    press_char(&mut app, &d, &s, 's');
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    assert!(app.pending.is_none());
+}
+
+#[test]
+fn refusals_are_shown_with_their_reasons() {
+    let d = sandbox();
+    let s = recorded::healthy(&d);
+    // Failover with a healthy leader: refused by the pre-checks.
+    let mut app = pg_test_instance(&d, 1);
+    press_char(&mut app, &d, &s, 'x');
+    press_char(&mut app, &d, &s, 'f');
+    assert_eq!(app.overlay, Some(Overlay::Confirm));
+    assert!(app.pending.as_ref().unwrap().plan.is_err());
+    insta::assert_snapshot!("confirm_refused_80x24", render_with(&app, &d, &s, 80, 24));
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+
+    // Read-only: a mutating palette command is refused with a message.
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    app.readonly = true;
+    press_char(&mut app, &d, &s, ':');
+    type_text(&mut app, &d, "switchover");
+    press_live(&mut app, &d, &s, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    assert!(app.pending.is_none());
+    let status = app.status.as_ref().expect("a refusal message");
+    assert!(
+        status.is_error && status.text.contains("read-only"),
+        "{status:?}"
+    );
+    insta::assert_snapshot!("readonly_refusal_80x24", render_with(&app, &d, &s, 80, 24));
+}
+
+fn local_pipeline() -> pigsty_tui::tasks::Pipeline {
+    use pigsty_tui::tasks::{Pipeline, RemoteCommand, Step, Target};
+    Pipeline::new("inspect", "pg-test")
+        .step(Step::command(
+            "hello",
+            Target::new("localhost").with_name("pg-test-1"),
+            RemoteCommand::admin("printf '\\033[31mred\\033[0m line\\n'; echo two")
+                .with_display("printf hello"),
+        ))
+        .step(
+            Step::command(
+                "fails",
+                Target::new("localhost").with_name("pg-test-2"),
+                RemoteCommand::admin("echo bye; exit 3").with_display("exit 3"),
+            )
+            .allow_failure(),
+        )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_view_and_list_show_a_local_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.runner = Some(pigsty_tui::tasks::TaskRunner::local(dir.path()));
+    app.start_pipeline(local_pipeline(), None);
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Task {
+            index: 0,
+            follow: true,
+            ..
+        })
+    ));
+    let handle = app.tasks[0].handle.clone();
+    handle.wait().await;
+    let out: Vec<String> = ui::tasks::output_lines(&handle.state())
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(out, ["red line", "two", "bye"]);
+    insta::assert_snapshot!("task_view_80x24", render(&app, &d, 80, 24));
+    // Scrolling up leaves follow mode; End follows again.
+    press(&mut app, &d, KeyCode::Up);
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Task {
+            scroll: 1,
+            follow: false,
+            ..
+        })
+    ));
+    press(&mut app, &d, KeyCode::End);
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Task { follow: true, .. })
+    ));
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, Some(Overlay::Tasks { selected: 0 }));
+    insta::assert_snapshot!("task_list_80x24", render(&app, &d, 80, 24));
+    press(&mut app, &d, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::Task { index: 0, .. })));
+    press(&mut app, &d, KeyCode::Esc);
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    // `t` reopens the list from anywhere.
+    press(&mut app, &d, KeyCode::Char('t'));
+    assert_eq!(app.overlay, Some(Overlay::Tasks { selected: 0 }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_task_asks_first() {
+    use pigsty_tui::tasks::{Pipeline, RemoteCommand, Step, Target, TaskStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.runner = Some(pigsty_tui::tasks::TaskRunner::local(dir.path()));
+    let p = Pipeline::new("backup", "pg-test").step(Step::command(
+        "long",
+        Target::new("localhost"),
+        RemoteCommand::admin("sleep 30"),
+    ));
+    app.start_pipeline(p, None);
+    let handle = app.tasks[0].handle.clone();
+    press(&mut app, &d, KeyCode::Char('c'));
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Task {
+            confirm_cancel: true,
+            ..
+        })
+    ));
+    // Anything but y keeps the task.
+    press(&mut app, &d, KeyCode::Char('n'));
+    assert_eq!(handle.status(), TaskStatus::Running);
+    press(&mut app, &d, KeyCode::Char('c'));
+    press(&mut app, &d, KeyCode::Char('y'));
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), handle.wait())
+        .await
+        .expect("cancelled in time");
+    assert_eq!(status, TaskStatus::Cancelled);
+}

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::model::Deployment;
 use crate::snapshot::Snapshot;
+use crate::tasks::TaskRunner;
 use crate::ui;
 use crate::ui::theme::Theme;
 pub use state::{AppState, ClusterTab, Focus, Outcome, Overlay};
@@ -40,6 +41,8 @@ pub struct AppOptions {
     pub no_color: bool,
     /// The newest live snapshot; pollers publish new ones, the UI only reads.
     pub snapshot_rx: watch::Receiver<Arc<Snapshot>>,
+    /// Runs the actions confirmed in the console (`None`: none can run).
+    pub runner: Option<TaskRunner>,
 }
 
 impl AppOptions {
@@ -57,6 +60,7 @@ impl AppOptions {
             readonly: false,
             no_color: ui::theme::no_color_requested(),
             snapshot_rx,
+            runner: None,
         }
     }
 }
@@ -108,11 +112,16 @@ async fn event_loop(
         readonly,
         no_color,
         mut snapshot_rx,
+        runner,
     } = opts;
     let theme = if no_color { Theme::monochrome() } else { theme };
     let mut app = AppState::new(&deployment);
     app.inventory_path = inventory_path;
     app.readonly = readonly;
+    app.runner = runner;
+    // Tasks report progress here; the loop redraws, never waits on them.
+    let (task_tx, mut task_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    app.task_notify = Some(task_tx);
     if let Some(first) = notices.first() {
         app.set_status(first.clone(), false);
     }
@@ -155,8 +164,14 @@ async fn event_loop(
                 // The publisher is gone: keep showing the last snapshot.
                 Err(_) => snapshots_open = false,
             },
+            Some(()) = task_rx.recv() => {
+                while task_rx.try_recv().is_ok() {}
+                if app.overlay.is_some() {
+                    dirty = true;
+                }
+            }
             now = tick.tick() => {
-                if app.on_tick(now.into_std()) {
+                if app.on_tick(now.into_std()) || app.tasks_running() {
                     dirty = true;
                 }
             }
@@ -192,7 +207,7 @@ pub fn handle_key(
     let global = if modal || key.modifiers.contains(KeyModifiers::CONTROL) {
         Outcome::Ignored
     } else {
-        global_key(app, key)
+        global_key(app, deployment, snapshot, key)
     };
     match global {
         Outcome::Ignored if had_status => Outcome::Handled,
@@ -200,8 +215,29 @@ pub fn handle_key(
     }
 }
 
-fn global_key(app: &mut AppState, key: KeyEvent) -> Outcome {
+fn global_key(
+    app: &mut AppState,
+    deployment: &Deployment,
+    snapshot: &Snapshot,
+    key: KeyEvent,
+) -> Outcome {
     match key.code {
+        KeyCode::Char('x') => {
+            if app.selected_target(deployment).is_some() {
+                app.overlay = Some(Overlay::ActionMenu { selected: 0 });
+            } else {
+                app.set_status("actions: select a cluster or an instance first", true);
+            }
+        }
+        KeyCode::Char('t') => app.overlay = Some(Overlay::Tasks { selected: 0 }),
+        KeyCode::Char('b') => match app.selected_target(deployment) {
+            Some((cluster, _)) => app.request_action(
+                deployment,
+                snapshot,
+                crate::actions::Action::Backups { cluster },
+            ),
+            None => app.set_status("backups: select a cluster or an instance first", true),
+        },
         KeyCode::Char('q') => return Outcome::Quit,
         KeyCode::Char('?') => app.overlay = Some(Overlay::Help { scroll: 0 }),
         KeyCode::Char(':') => app.open_palette(),

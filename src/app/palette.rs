@@ -71,6 +71,72 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "show a section of the cluster view",
     },
     CommandSpec {
+        name: "switchover",
+        aliases: &[],
+        argument: "[CAND]",
+        description: "switchover of the selected cluster",
+    },
+    CommandSpec {
+        name: "failover",
+        aliases: &[],
+        argument: "[CAND]",
+        description: "failover to the selected/given instance",
+    },
+    CommandSpec {
+        name: "restart",
+        aliases: &[],
+        argument: "[MEMBER]",
+        description: "restart Postgres (instance or cluster)",
+    },
+    CommandSpec {
+        name: "reload",
+        aliases: &[],
+        argument: "[MEMBER]",
+        description: "reload the configuration",
+    },
+    CommandSpec {
+        name: "reinit",
+        aliases: &[],
+        argument: "[MEMBER]",
+        description: "rebuild a replica from the leader",
+    },
+    CommandSpec {
+        name: "pause",
+        aliases: &[],
+        argument: "",
+        description: "pause Patroni (maintenance mode)",
+    },
+    CommandSpec {
+        name: "resume",
+        aliases: &[],
+        argument: "",
+        description: "resume Patroni",
+    },
+    CommandSpec {
+        name: "backup",
+        aliases: &[],
+        argument: "[TYPE]",
+        description: "back the selected cluster up (full, diff, incr)",
+    },
+    CommandSpec {
+        name: "backups",
+        aliases: &[],
+        argument: "",
+        description: "list the selected cluster's backups",
+    },
+    CommandSpec {
+        name: "inspect",
+        aliases: &[],
+        argument: "",
+        description: "health checks on the cluster's nodes",
+    },
+    CommandSpec {
+        name: "tasks",
+        aliases: &[],
+        argument: "",
+        description: "list tasks started in this session",
+    },
+    CommandSpec {
         name: "help",
         aliases: &["h"],
         argument: "",
@@ -98,6 +164,13 @@ pub enum Command {
     Tab(ClusterTab),
     Help,
     Quit,
+    /// Tasks started in this session.
+    Tasks,
+    /// An action on the selected cluster / instance, with its argument.
+    Act {
+        name: &'static str,
+        arg: String,
+    },
 }
 
 /// Parses a palette line (without the leading `:`).
@@ -153,6 +226,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
             })
         }
         "help" => no_arg(Command::Help),
+        "tasks" => no_arg(Command::Tasks),
+        "switchover" | "failover" | "restart" | "reload" | "reinit" | "backup" => {
+            Ok(Command::Act {
+                name: spec.name,
+                arg: arg.to_string(),
+            })
+        }
+        "pause" | "resume" | "backups" | "inspect" => no_arg(Command::Act {
+            name: spec.name,
+            arg: String::new(),
+        }),
         "quit" => no_arg(Command::Quit),
         other => unreachable!("command {other} has no parser"),
     }

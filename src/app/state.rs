@@ -8,7 +8,33 @@ use ratatui::layout::Rect;
 
 use super::palette::{self, Command, PaletteState};
 use super::tree::{TreeItem, TreeState};
+use crate::actions::{Action, ActionPlan, PlanOptions, Refusal};
 use crate::model::Deployment;
+use crate::snapshot::Snapshot;
+use crate::tasks::{TaskHandle, TaskRunner};
+
+/// An action planned from the console, waiting for the operator's
+/// confirmation (the `Confirm` popup).
+#[derive(Debug, Clone)]
+pub struct PendingAction {
+    pub action: Action,
+    /// The dry run, or why the action is refused.
+    pub plan: Result<ActionPlan, Refusal>,
+    /// What the operator typed to confirm (the cluster name).
+    pub typed: String,
+    /// Shown when Enter was pressed with a wrong name.
+    pub error: Option<String>,
+    /// First line of the plan shown (↑ ↓ PgUp PgDn scroll it).
+    pub scroll: u16,
+}
+
+/// A task started from the console.
+#[derive(Debug, Clone)]
+pub struct TaskEntry {
+    pub handle: TaskHandle,
+    /// The plan it runs (read back for listings and inspections).
+    pub plan: Option<ActionPlan>,
+}
 
 /// Which pane receives keys when no popup is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +61,25 @@ pub enum Overlay {
     /// Every finding of the deployment (`f`).
     Findings {
         selected: usize,
+    },
+    /// Actions on the selected cluster or instance (`x`).
+    ActionMenu {
+        selected: usize,
+    },
+    /// The dry-run plan (or refusal) of [`AppState::pending`], to confirm.
+    Confirm,
+    /// Tasks started in this session (`t`).
+    Tasks {
+        selected: usize,
+    },
+    /// One task: steps and output. `scroll` counts lines up from the end
+    /// of the output; `follow` keeps showing the newest lines.
+    Task {
+        index: usize,
+        scroll: usize,
+        follow: bool,
+        /// `c` was pressed: waiting for `y` to cancel the task.
+        confirm_cancel: bool,
     },
 }
 
@@ -141,6 +186,16 @@ pub struct AppState {
     pub home: Option<PathBuf>,
     /// Size of the whole terminal, for page sizes and scroll limits.
     pub screen: Rect,
+    /// Runs confirmed actions; `None`: actions cannot run (tests, demos).
+    pub runner: Option<TaskRunner>,
+    /// How actions are planned (`readonly` is taken from [`AppState::readonly`]).
+    pub plan_options: PlanOptions,
+    /// The action being confirmed.
+    pub pending: Option<Box<PendingAction>>,
+    /// Tasks started in this session, oldest first.
+    pub tasks: Vec<TaskEntry>,
+    /// Woken whenever a task reports progress (the event loop redraws).
+    pub task_notify: Option<tokio::sync::mpsc::UnboundedSender<()>>,
 }
 
 impl AppState {
@@ -158,7 +213,131 @@ impl AppState {
             inventory_path: deployment.source.clone(),
             home: std::env::var_os("HOME").map(PathBuf::from),
             screen: Rect::new(0, 0, 80, 24),
+            runner: None,
+            plan_options: PlanOptions::default(),
+            pending: None,
+            tasks: Vec::new(),
+            task_notify: None,
         }
+    }
+
+    /// The cluster and instance (if an instance is selected) of the tree's
+    /// selection.
+    pub fn selected_target(&self, deployment: &Deployment) -> Option<(String, Option<String>)> {
+        match self.tree.selected()? {
+            TreeItem::Cluster(c) => Some((deployment.clusters.get(c)?.name.clone(), None)),
+            TreeItem::Instance { cluster, instance } => {
+                let c = deployment.clusters.get(cluster)?;
+                Some((
+                    c.name.clone(),
+                    Some(c.instances.get(instance)?.name.clone()),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Plans `action` against `snapshot`: listings and inspections start at
+    /// once (or show their refusal); mutating actions open the confirmation.
+    pub fn request_action(&mut self, deployment: &Deployment, snapshot: &Snapshot, action: Action) {
+        let mut opts = self.plan_options.clone();
+        opts.readonly = self.readonly;
+        if self.readonly && action.is_mutating() {
+            self.overlay = None;
+            self.set_status(
+                format!(
+                    "read-only mode: {} refused (inspection and listing stay available)",
+                    action.name()
+                ),
+                true,
+            );
+            return;
+        }
+        let plan = action.plan(deployment, snapshot, &opts);
+        if let Ok(p) = &plan
+            && !p.mutating
+        {
+            let p = p.clone();
+            self.start_plan(p);
+            return;
+        }
+        self.pending = Some(Box::new(PendingAction {
+            action,
+            plan,
+            typed: String::new(),
+            error: None,
+            scroll: 0,
+        }));
+        self.overlay = Some(Overlay::Confirm);
+    }
+
+    /// Enter in the confirmation: runs the pending plan when confirmed.
+    pub fn confirm_pending(&mut self) {
+        let Some(p) = &mut self.pending else {
+            self.overlay = None;
+            return;
+        };
+        match &p.plan {
+            Err(_) => {
+                self.pending = None;
+                self.overlay = None;
+            }
+            Ok(plan) if !plan.confirms(&p.typed) => {
+                p.error = Some(format!(
+                    "type '{}' to confirm",
+                    plan.confirmation.clone().unwrap_or_default()
+                ));
+            }
+            Ok(plan) => {
+                let plan = plan.clone();
+                self.pending = None;
+                self.start_plan(plan);
+            }
+        }
+    }
+
+    /// Starts a confirmed plan and shows its task.
+    pub fn start_plan(&mut self, plan: ActionPlan) {
+        let pipeline = plan.pipeline();
+        self.start_pipeline(pipeline, Some(plan));
+    }
+
+    /// Starts `pipeline` on the runner and shows its task.
+    pub fn start_pipeline(&mut self, pipeline: crate::tasks::Pipeline, plan: Option<ActionPlan>) {
+        let Some(runner) = &self.runner else {
+            self.overlay = None;
+            self.set_status("actions cannot run here: no task runner", true);
+            return;
+        };
+        match runner.start(pipeline) {
+            Ok((handle, mut events)) => {
+                if let Some(tx) = self.task_notify.clone() {
+                    tokio::spawn(async move {
+                        while events.recv().await.is_some() {
+                            if tx.send(()).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                self.tasks.push(TaskEntry { handle, plan });
+                self.overlay = Some(Overlay::Task {
+                    index: self.tasks.len() - 1,
+                    scroll: 0,
+                    follow: true,
+                    confirm_cancel: false,
+                });
+            }
+            Err(e) => {
+                self.overlay = None;
+                self.set_status(format!("cannot start the task: {e}"), true);
+            }
+        }
+    }
+
+    /// Some task is still running (the tick redraws elapsed times).
+    pub fn tasks_running(&self) -> bool {
+        self.tasks.iter().any(|t| !t.handle.status().is_finished())
     }
 
     /// Number of warnings shown in the header: the inventory's and ours.
@@ -253,10 +432,17 @@ impl AppState {
     pub fn run_command(
         &mut self,
         deployment: &Deployment,
+        snapshot: &Snapshot,
         command: Command,
     ) -> Result<Outcome, String> {
         match command {
             Command::Quit => return Ok(Outcome::Quit),
+            Command::Tasks => self.overlay = Some(Overlay::Tasks { selected: 0 }),
+            Command::Act { name, arg } => {
+                let action = self.palette_action(deployment, name, &arg)?;
+                self.overlay = None;
+                self.request_action(deployment, snapshot, action);
+            }
             Command::Cluster(name) => {
                 let Some(c) = deployment.clusters.iter().position(|c| c.name == name) else {
                     return Err(not_found(
@@ -309,12 +495,13 @@ impl AppState {
 
     /// Parses and runs the palette's line; on error the palette stays open
     /// and shows why.
-    pub fn submit_palette(&mut self, deployment: &Deployment) -> Outcome {
+    pub fn submit_palette(&mut self, deployment: &Deployment, snapshot: &Snapshot) -> Outcome {
         let Some(Overlay::Palette(p)) = &self.overlay else {
             return Outcome::Ignored;
         };
         let line = p.input.clone();
-        let result = palette::parse(&line).and_then(|cmd| self.run_command(deployment, cmd));
+        let result =
+            palette::parse(&line).and_then(|cmd| self.run_command(deployment, snapshot, cmd));
         match result {
             Ok(outcome) => outcome,
             Err(message) => {
@@ -324,6 +511,60 @@ impl AppState {
                 Outcome::Handled
             }
         }
+    }
+}
+
+impl AppState {
+    /// The action of a palette command on the selected cluster / instance.
+    fn palette_action(
+        &self,
+        deployment: &Deployment,
+        name: &str,
+        arg: &str,
+    ) -> Result<Action, String> {
+        let Some((cluster, member)) = self.selected_target(deployment) else {
+            return Err(format!("{name}: select a cluster or an instance first"));
+        };
+        let arg = (!arg.is_empty()).then(|| arg.to_string());
+        let member_arg = arg.clone().or(member.clone());
+        Ok(match name {
+            "switchover" => Action::Switchover {
+                cluster,
+                candidate: arg,
+                scheduled: None,
+            },
+            "failover" => Action::Failover {
+                cluster,
+                candidate: member_arg.ok_or("failover needs a candidate")?,
+            },
+            "restart" => Action::Restart {
+                cluster,
+                member: member_arg,
+            },
+            "reload" => Action::Reload {
+                cluster,
+                member: member_arg,
+            },
+            "reinit" => Action::Reinit {
+                cluster,
+                member: member_arg.ok_or("reinit needs a member")?,
+            },
+            "pause" => Action::Pause { cluster },
+            "resume" => Action::Resume { cluster },
+            "backup" => Action::Backup {
+                cluster,
+                kind: match &arg {
+                    None => crate::actions::BackupType::Full,
+                    Some(k) => crate::actions::BackupType::parse(k)
+                        .ok_or_else(|| format!("backup type '{k}': full, diff or incr"))?,
+                },
+            },
+            "backups" => Action::Backups { cluster },
+            "inspect" => Action::Inspect {
+                cluster: Some(cluster),
+            },
+            other => return Err(format!("unknown action {other}")),
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use crate::app::{self, AppOptions};
 use crate::model::Deployment;
 use crate::snapshot::Snapshot;
 use crate::sources::{self, SourcesConfig};
+use crate::tasks::{SshConfig, SshPool, TaskRunner};
 use crate::ui::theme::{self, Theme};
 
 /// Settings of one console session.
@@ -42,6 +43,11 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         } else {
             sources::spawn(Arc::new(deployment.clone()), opts.sources, cancel.clone())
         };
+        // Actions run over SSH with strict host keys (known_hosts as usual);
+        // every task is audited under the state directory.
+        let state_dir = crate::paths::Paths::resolve().state_dir;
+        let pool = SshPool::new(SshConfig::load());
+        let runner = TaskRunner::ssh(pool, state_dir);
         let result = app::run_with_notices(
             AppOptions {
                 deployment,
@@ -50,6 +56,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
                 readonly: opts.readonly,
                 no_color,
                 snapshot_rx,
+                runner: Some(runner),
             },
             notices,
         )

@@ -22,6 +22,7 @@ pub mod live;
 pub mod node_view;
 pub mod overview;
 pub mod palette;
+pub mod tasks;
 pub mod text;
 pub mod theme;
 pub mod tree;
@@ -94,6 +95,9 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("w", "warnings"),
     KeyHint::new("a", "alerts"),
     KeyHint::new("f", "findings (where sources disagree)"),
+    KeyHint::new("x", "actions on the selection"),
+    KeyHint::new("t", "background tasks"),
+    KeyHint::new("b", "backups of the cluster"),
     KeyHint::new("q", "quit"),
     KeyHint::new("C-c", "quit (anywhere)"),
 ];
@@ -107,6 +111,10 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
         Some(Overlay::Warnings { .. }) => &warnings::WarningsPopup,
         Some(Overlay::Alerts { .. }) => &alerts::AlertsPopup,
         Some(Overlay::Findings { .. }) => &findings::FindingsPopup,
+        Some(Overlay::ActionMenu { .. }) => &tasks::ActionMenu,
+        Some(Overlay::Confirm) => &tasks::ConfirmDialog,
+        Some(Overlay::Tasks { .. }) => &tasks::TaskList,
+        Some(Overlay::Task { .. }) => &tasks::TaskView,
         None if app.filter_editing => &filter::FilterBar,
         None => match app.focus {
             Focus::Tree => &tree::TreePane,
@@ -116,7 +124,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 8] {
+pub fn all_components() -> [&'static dyn Component; 12] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -126,6 +134,10 @@ pub fn all_components() -> [&'static dyn Component; 8] {
         &warnings::WarningsPopup,
         &alerts::AlertsPopup,
         &findings::FindingsPopup,
+        &tasks::ActionMenu,
+        &tasks::ConfirmDialog,
+        &tasks::TaskList,
+        &tasks::TaskView,
     ]
 }
 
@@ -154,6 +166,10 @@ pub fn draw(
         Some(Overlay::Warnings { .. }) => warnings::WarningsPopup.draw(frame, frame.area(), &view),
         Some(Overlay::Alerts { .. }) => alerts::AlertsPopup.draw(frame, frame.area(), &view),
         Some(Overlay::Findings { .. }) => findings::FindingsPopup.draw(frame, frame.area(), &view),
+        Some(Overlay::ActionMenu { .. }) => tasks::ActionMenu.draw(frame, frame.area(), &view),
+        Some(Overlay::Confirm) => tasks::ConfirmDialog.draw(frame, frame.area(), &view),
+        Some(Overlay::Tasks { .. }) => tasks::TaskList.draw(frame, frame.area(), &view),
+        Some(Overlay::Task { .. }) => tasks::TaskView.draw(frame, frame.area(), &view),
         None => {}
     }
 }

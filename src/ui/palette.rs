@@ -112,7 +112,7 @@ impl Component for Palette {
         key: KeyEvent,
         app: &mut AppState,
         deployment: &Deployment,
-        _snapshot: &Snapshot,
+        snapshot: &Snapshot,
     ) -> Outcome {
         let Some(Overlay::Palette(p)) = &mut app.overlay else {
             return Outcome::Ignored;
@@ -129,7 +129,7 @@ impl Component for Palette {
                         return Outcome::Handled;
                     }
                 }
-                return app.submit_palette(deployment);
+                return app.submit_palette(deployment, snapshot);
             }
             KeyCode::Tab => {
                 let found = completions(deployment, &p.input);
