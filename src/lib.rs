@@ -9,6 +9,7 @@ pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod encoding;
 pub mod inventory;
 pub mod logging;
 pub mod model;

@@ -20,6 +20,11 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        // Headless commands behave like Unix filters: `pigsty-tui status |
+        // head` ends quietly when the reader goes away.
+        restore_default_sigpipe();
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
@@ -136,4 +141,13 @@ fn sources_config(cli: &Cli, config: &Config) -> Result<SourcesConfig> {
 fn inventory_path(cli: &Cli, config: &Config) -> Result<PathBuf> {
     let explicit = cli.inventory.as_deref().or(config.inventory.as_deref());
     inventory::discover(explicit).map_err(|e| eyre!("{e}"))
+}
+
+/// Rust ignores SIGPIPE, so a write to a closed pipe fails (and `print!`
+/// panics); headless commands take the default action instead.
+fn restore_default_sigpipe() {
+    // SAFETY: called once at start-up, before any thread is spawned.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

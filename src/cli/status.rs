@@ -19,6 +19,7 @@
 //! empty `health` array) and exits 0.
 
 use std::fmt::Write;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -122,15 +123,25 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
                 }
                 _ = ticker.tick() => {
                     let snap = rx.borrow_and_update().clone();
+                    if snap.taken_at.is_none() {
+                        continue; // nothing polled yet
+                    }
                     tracker.observe(&snap);
                     let summary = summary_of(&deployment, &snap, &tracker, opts.cluster);
-                    let out = render_with_health(&deployment, &snap, opts.cluster, opts.format, &summary);
-                    if opts.format == Format::Text {
+                    let frame = if opts.format == Format::Text {
+                        let out = render_with_health(&deployment, &snap, opts.cluster, opts.format, &summary);
                         // Clear the screen between frames, like `watch`.
-                        print!("\x1b[H\x1b[2J{out}");
+                        format!("\x1b[H\x1b[2J{out}")
                     } else {
                         // JSON lines: one compact document per interval.
-                        println!("{}", out.trim_end().replace('\n', ""));
+                        format!("{}\n", document(&deployment, &snap, opts.cluster, &summary))
+                    };
+                    // A closed pipe (`| head`) ends the watch quietly.
+                    let mut stdout = std::io::stdout().lock();
+                    if stdout.write_all(frame.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                        cancel.cancel();
+                        if let Some(r) = recorder { r.abort(); }
+                        return Ok(0);
                     }
                 }
             }
@@ -167,6 +178,25 @@ pub fn render_with_health(
     format: Format,
     summary: &[ClusterHealth],
 ) -> String {
+    let doc = document(d, snap, cluster, summary);
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
+            s.push('\n');
+            s
+        }
+        Format::Text => text(&doc, cluster.is_none()),
+    }
+}
+
+/// The `status` JSON document: `status_json` narrowed to `cluster`, with
+/// the `health` lines.
+pub fn document(
+    d: &Deployment,
+    snap: &Snapshot,
+    cluster: Option<&str>,
+    summary: &[ClusterHealth],
+) -> Value {
     let mut doc = status_json(d, snap);
     if let Some(name) = cluster
         && let Some(Value::Array(clusters)) = doc.get_mut("clusters")
@@ -179,14 +209,7 @@ pub fn render_with_health(
             serde_json::to_value(summary).unwrap_or(Value::Null),
         );
     }
-    match format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
-            s.push('\n');
-            s
-        }
-        Format::Text => text(&doc, cluster.is_none()),
-    }
+    doc
 }
 
 fn cell(v: &Value) -> String {

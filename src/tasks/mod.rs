@@ -14,7 +14,6 @@
 //!   appends to `<state>/audit.jsonl` ([`audit::AuditLog`]).
 
 pub mod audit;
-pub(crate) mod base64;
 pub mod exec;
 mod log;
 pub mod pipeline;

@@ -209,7 +209,7 @@ fn as_user_line(inner: &str, login_user: &str, user: &str) -> String {
     if user == login_user {
         format!("exec sh -c {}", quote(inner))
     } else {
-        let payload = crate::tasks::base64::encode(inner.as_bytes());
+        let payload = crate::encoding::b64_encode(inner.as_bytes());
         format!(
             "exec sudo -n -iu {} -- bash -c {}",
             quote(user),
@@ -372,7 +372,7 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
         );
-        let decoded = crate::tasks::base64::decode(payload).unwrap();
+        let decoded = crate::encoding::b64_decode(payload).unwrap();
         let inner = String::from_utf8(decoded).unwrap();
         assert!(inner.contains("exec bash -c 'psql -c '\\''select 1'\\'' $PGDATA'"));
         // Same user: no sudo.

@@ -637,47 +637,14 @@ pub fn psql(
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding (etcd v3 JSON gateway keys).
 pub fn b64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    pigsty_tui::encoding::b64_encode(data)
 }
 
-/// Decode standard base64 (etcd and consul values).
+/// Decode base64 (etcd and consul values).
 pub fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = B64
-            .iter()
-            .position(|&x| x == c)
-            .ok_or_else(|| format!("bad base64 {s:?}"))? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
+    pigsty_tui::encoding::b64_decode(s).ok_or_else(|| format!("bad base64 {s:?}"))
 }
 
 /// Readable dump of a JSON value for assertion messages.
@@ -689,30 +656,4 @@ pub fn brief(v: &Value) -> String {
         s.push_str("...");
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_roundtrip() {
-        for s in [
-            "",
-            "f",
-            "fo",
-            "foo",
-            "foob",
-            "fooba",
-            "foobar",
-            "/pg/pg-test/leader",
-        ] {
-            let e = b64_encode(s.as_bytes());
-            assert_eq!(b64_decode(&e).unwrap(), s.as_bytes(), "{s} -> {e}");
-        }
-        assert_eq!(
-            b64_encode(b"/pg/pg-test/leader"),
-            "L3BnL3BnLXRlc3QvbGVhZGVy"
-        );
-    }
 }

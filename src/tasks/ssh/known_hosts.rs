@@ -20,7 +20,6 @@ use russh::keys::{HashAlg, PublicKey};
 
 use super::config::match_pattern_list;
 use super::sha1::hmac_sha1;
-use crate::tasks::base64;
 
 /// The name a host is recorded under: `host` for port 22, else `[host]:port`.
 pub fn host_port_name(host: &str, port: u16) -> String {
@@ -79,7 +78,10 @@ fn hashed_match(entry: &str, name: &str) -> bool {
     let (Some(salt), Some(hash)) = (parts.next(), parts.next()) else {
         return false;
     };
-    match (base64::decode(salt), base64::decode(hash)) {
+    match (
+        crate::encoding::b64_decode(salt),
+        crate::encoding::b64_decode(hash),
+    ) {
         (Some(salt), Some(hash)) => hmac_sha1(&salt, name.as_bytes())[..] == hash[..],
         _ => false,
     }
@@ -231,7 +233,11 @@ pub fn host_field(name: &str, hashed: bool) -> String {
     }
     let salt: [u8; 20] = random_bytes();
     let hash = hmac_sha1(&salt, name.to_lowercase().as_bytes());
-    format!("|1|{}|{}", base64::encode(&salt), base64::encode(&hash))
+    format!(
+        "|1|{}|{}",
+        crate::encoding::b64_encode(&salt),
+        crate::encoding::b64_encode(&hash)
+    )
 }
 
 /// Append `key` for `host:port` to `path` (created with its directory if
