@@ -716,7 +716,7 @@ fn tree_marks_live_roles() {
     let row = |name: &str| {
         screen
             .lines()
-            .find(|l| l.contains(&format!(" {name} ")))
+            .find(|l| l.starts_with('│') && l.contains(&format!(" {name} ")))
             .unwrap_or_else(|| panic!("no {name} in\n{screen}"))
             .to_string()
     };

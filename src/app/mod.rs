@@ -43,6 +43,8 @@ pub struct AppOptions {
     pub snapshot_rx: watch::Receiver<Arc<Snapshot>>,
     /// Runs the actions confirmed in the console (`None`: none can run).
     pub runner: Option<TaskRunner>,
+    /// The triage recorder's state (health down-since, timeline).
+    pub triage: Option<Arc<std::sync::Mutex<crate::triage::events::TriageState>>>,
 }
 
 impl AppOptions {
@@ -61,6 +63,7 @@ impl AppOptions {
             no_color: ui::theme::no_color_requested(),
             snapshot_rx,
             runner: None,
+            triage: None,
         }
     }
 }
@@ -113,12 +116,14 @@ async fn event_loop(
         no_color,
         mut snapshot_rx,
         runner,
+        triage,
     } = opts;
     let theme = if no_color { Theme::monochrome() } else { theme };
     let mut app = AppState::new(&deployment);
     app.inventory_path = inventory_path;
     app.readonly = readonly;
     app.runner = runner;
+    app.triage = triage;
     // Tasks report progress here; the loop redraws, never waits on them.
     let (task_tx, mut task_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     app.task_notify = Some(task_tx);
@@ -130,6 +135,7 @@ async fn event_loop(
     app.resize(size.width, size.height);
 
     let mut snapshot = snapshot_rx.borrow_and_update().clone();
+    app.health_rows = ui::health::rows(&ui::health::problems(&app, &deployment, &snapshot));
     let mut snapshots_open = true;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -159,6 +165,8 @@ async fn event_loop(
             changed = snapshot_rx.changed(), if snapshots_open => match changed {
                 Ok(()) => {
                     snapshot = snapshot_rx.borrow_and_update().clone();
+                    app.health_rows =
+                        ui::health::rows(&ui::health::problems(&app, &deployment, &snapshot));
                     dirty = true;
                 }
                 // The publisher is gone: keep showing the last snapshot.

@@ -196,6 +196,11 @@ pub struct AppState {
     pub tasks: Vec<TaskEntry>,
     /// Woken whenever a task reports progress (the event loop redraws).
     pub task_notify: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    /// Timeline and down-since tracker kept by the triage recorder.
+    pub triage: Option<std::sync::Arc<std::sync::Mutex<crate::triage::events::TriageState>>>,
+    /// Health summary lines shown under the header (set when a snapshot
+    /// arrives; the panes are that much shorter).
+    pub health_rows: u16,
 }
 
 impl AppState {
@@ -218,6 +223,8 @@ impl AppState {
             pending: None,
             tasks: Vec::new(),
             task_notify: None,
+            triage: None,
+            health_rows: 0,
         }
     }
 
@@ -354,14 +361,14 @@ impl AppState {
 
     /// Rows of tree the left pane can show at the current size.
     pub fn tree_viewport_rows(&self) -> usize {
-        let layout = crate::ui::layout::Screen::new(self.screen);
+        let layout = crate::ui::layout::Screen::with_health(self.screen, self.health_rows);
         let filter_line = usize::from(self.filter_editing || !self.tree.filter().is_empty());
         (layout.tree.height.saturating_sub(2) as usize).saturating_sub(filter_line)
     }
 
     /// Lines of the detail pane visible at the current size.
     pub fn detail_viewport_rows(&self) -> usize {
-        let layout = crate::ui::layout::Screen::new(self.screen);
+        let layout = crate::ui::layout::Screen::with_health(self.screen, self.health_rows);
         layout.detail.height.saturating_sub(2) as usize
     }
 

@@ -46,6 +46,18 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         // Actions run over SSH with strict host keys (known_hosts as usual);
         // every task is audited under the state directory.
         let state_dir = crate::paths::Paths::resolve().state_dir;
+        // Events are recorded off the UI task; the console reads the
+        // shared state for the health lines.
+        let triage = if opts.no_poll {
+            None
+        } else {
+            let (_recorder, state) = crate::triage::events::spawn_triage(
+                Arc::new(deployment.clone()),
+                snapshot_rx.clone(),
+                crate::triage::events::default_path(&state_dir),
+            );
+            Some(state)
+        };
         let pool = SshPool::new(SshConfig::load());
         let runner = TaskRunner::ssh(pool, state_dir);
         let result = app::run_with_notices(
@@ -57,6 +69,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
                 no_color,
                 snapshot_rx,
                 runner: Some(runner),
+                triage,
             },
             notices,
         )

@@ -6,6 +6,8 @@ use ratatui::layout::Rect;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Screen {
     pub header: Rect,
+    /// Health summary lines under the header (no height when none).
+    pub health: Rect,
     pub tree: Rect,
     pub detail: Rect,
     pub footer: Rect,
@@ -16,9 +18,18 @@ const SIDE_BY_SIDE_MIN_WIDTH: u16 = 60;
 
 impl Screen {
     pub fn new(area: Rect) -> Self {
+        Screen::with_health(area, 0)
+    }
+
+    /// The layout with `health_rows` lines of health summary under the
+    /// header (fewer on short screens: the panes keep 8 rows).
+    pub fn with_health(area: Rect, health_rows: u16) -> Self {
         let header_h = area.height.min(1);
         let footer_h = area.height.saturating_sub(header_h).min(1);
         let header = Rect::new(area.x, area.y, area.width, header_h);
+        let health_h = health_rows.min(area.height.saturating_sub(header_h + footer_h + 8));
+        let health = Rect::new(area.x, area.y + header_h, area.width, health_h);
+        let header_h = header_h + health_h;
         let footer = Rect::new(
             area.x,
             area.bottom().saturating_sub(footer_h),
@@ -47,6 +58,7 @@ impl Screen {
         };
         Screen {
             header,
+            health,
             tree,
             detail,
             footer,
@@ -74,7 +86,11 @@ mod tests {
     fn areas_tile_the_screen() {
         for (w, h) in [(80, 24), (160, 48), (40, 10), (1, 1), (0, 0), (59, 3)] {
             let s = Screen::new(Rect::new(0, 0, w, h));
-            let total = s.header.area() + s.tree.area() + s.detail.area() + s.footer.area();
+            let total = s.header.area()
+                + s.health.area()
+                + s.tree.area()
+                + s.detail.area()
+                + s.footer.area();
             assert_eq!(total, u32::from(w) * u32::from(h), "{w}x{h}: {s:?}");
         }
         let s = Screen::new(Rect::new(0, 0, 80, 24));

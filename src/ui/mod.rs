@@ -16,6 +16,7 @@ pub mod filter;
 pub mod findings;
 pub mod footer;
 pub mod header;
+pub mod health;
 pub mod help;
 pub mod layout;
 pub mod live;
@@ -155,8 +156,10 @@ pub fn draw(
         snapshot,
         theme,
     };
-    let screen = layout::Screen::new(frame.area());
+    let problems = health::problems(app, deployment, snapshot);
+    let screen = layout::Screen::with_health(frame.area(), health::rows(&problems));
     header::draw(frame, screen.header, &view);
+    health::draw(frame, screen.health, &view, &problems);
     tree::TreePane.draw(frame, screen.tree, &view);
     detail::DetailPane.draw(frame, screen.detail, &view);
     footer::draw(frame, screen.footer, &view);
