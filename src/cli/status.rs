@@ -98,7 +98,12 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
             return Ok(0);
         }
         if !opts.watch {
-            let snap = sources::poll_once(deployment.clone(), opts.sources.clone()).await;
+            // One round, only what is printed: the chosen cluster's sources,
+            // no sparkline range queries.
+            let mut cfg = opts.sources.clone();
+            cfg.queries.range.clear();
+            let polled = Arc::new(crate::actions::live::scoped(&deployment, opts.cluster));
+            let snap = sources::poll_once(polled, cfg).await;
             let summary = summary_of(&deployment, &snap, &timeline, opts.cluster);
             print!(
                 "{}",

@@ -152,6 +152,10 @@ impl Http {
             // Never route through a proxy from the environment: every request
             // goes straight to the deployment's own addresses.
             .no_proxy()
+            // Pigsty serves its APIs over plain HTTP or with its own CA, never
+            // with public roots: skip loading the system's trust store (tens of
+            // milliseconds at start-up). HTTPS endpoints need their CA added.
+            .tls_certs_only(Vec::new())
             .connect_timeout(connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(4)
