@@ -1423,3 +1423,77 @@ async fn cancelling_a_task_asks_first() {
         .expect("cancelled in time");
     assert_eq!(status, TaskStatus::Cancelled);
 }
+
+fn triage_with_events() -> std::sync::Arc<std::sync::Mutex<pigsty_tui::triage::events::TriageState>>
+{
+    use pigsty_tui::triage::events::{Event, EventKind, Timeline, TriageState};
+    let at = |s: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000 + s);
+    let mut timeline = Timeline::in_memory();
+    timeline
+        .append(&[
+            Event::new(
+                at(0),
+                EventKind::MemberLost,
+                "patroni 10.10.10.13:8008",
+                "pg-test-3 down",
+            )
+            .cluster(Some("pg-test"))
+            .instance(Some("pg-test-3")),
+            Event::new(
+                at(60),
+                EventKind::AlertFiring,
+                "alertmanager",
+                "PgsqlDown firing",
+            )
+            .cluster(Some("pg-test"))
+            .instance(Some("pg-test-3")),
+            Event::new(
+                at(120),
+                EventKind::MemberBack,
+                "patroni 10.10.10.13:8008",
+                "pg-test-3 back",
+            )
+            .cluster(Some("pg-test"))
+            .instance(Some("pg-test-3")),
+            Event::new(
+                at(180),
+                EventKind::LeaderChanged,
+                "patroni 10.10.10.10:8008",
+                "pg-meta-1 leads",
+            )
+            .cluster(Some("pg-meta")),
+        ])
+        .unwrap();
+    std::sync::Arc::new(std::sync::Mutex::new(TriageState {
+        timeline,
+        tracker: Default::default(),
+    }))
+}
+
+#[test]
+fn events_view_lists_newest_first_and_filters() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.triage = Some(triage_with_events());
+    press(&mut app, &d, KeyCode::Char('e'));
+    assert!(matches!(app.overlay, Some(Overlay::Events { .. })));
+    insta::assert_snapshot!("events_view_80x24", render(&app, &d, 80, 24));
+    press(&mut app, &d, KeyCode::Char('/'));
+    type_text(&mut app, &d, "PG-TEST-3");
+    press(&mut app, &d, KeyCode::Enter);
+    let lines = ui::events::event_lines(&app, "PG-TEST-3").unwrap();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].contains("back"), "{lines:?}");
+    insta::assert_snapshot!("events_view_filtered_80x24", render(&app, &d, 80, 24));
+    // Esc clears the filter, then closes.
+    press(&mut app, &d, KeyCode::Esc);
+    assert!(matches!(app.overlay, Some(Overlay::Events { ref filter, .. }) if filter.is_empty()));
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    // Without a recorder (no polling): says so.
+    let mut app = new_app(&d);
+    press(&mut app, &d, KeyCode::Char(':'));
+    type_text(&mut app, &d, "events");
+    press(&mut app, &d, KeyCode::Enter);
+    assert!(render(&app, &d, 80, 24).contains("live polling is off"));
+}

@@ -238,6 +238,7 @@ fn global_key(
             }
         }
         KeyCode::Char('t') => app.overlay = Some(Overlay::Tasks { selected: 0 }),
+        KeyCode::Char('e') => app.open_events(),
         KeyCode::Char('b') => match app.selected_target(deployment) {
             Some((cluster, _)) => app.request_action(
                 deployment,

@@ -131,6 +131,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "health checks on the cluster's nodes",
     },
     CommandSpec {
+        name: "events",
+        aliases: &[],
+        argument: "",
+        description: "show the event timeline",
+    },
+    CommandSpec {
         name: "tasks",
         aliases: &[],
         argument: "",
@@ -166,6 +172,8 @@ pub enum Command {
     Quit,
     /// Tasks started in this session.
     Tasks,
+    /// The event timeline.
+    Events,
     /// An action on the selected cluster / instance, with its argument.
     Act {
         name: &'static str,
@@ -227,6 +235,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         }
         "help" => no_arg(Command::Help),
         "tasks" => no_arg(Command::Tasks),
+        "events" => no_arg(Command::Events),
         "switchover" | "failover" | "restart" | "reload" | "reinit" | "backup" => {
             Ok(Command::Act {
                 name: spec.name,

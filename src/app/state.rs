@@ -68,6 +68,13 @@ pub enum Overlay {
     },
     /// The dry-run plan (or refusal) of [`AppState::pending`], to confirm.
     Confirm,
+    /// The event timeline (`e`): `scroll` lines down from the newest,
+    /// `filter` text, `editing` while the filter is typed.
+    Events {
+        scroll: usize,
+        filter: String,
+        editing: bool,
+    },
     /// Tasks started in this session (`t`).
     Tasks {
         selected: usize,
@@ -404,6 +411,14 @@ impl AppState {
         }
     }
 
+    pub fn open_events(&mut self) {
+        self.overlay = Some(Overlay::Events {
+            scroll: 0,
+            filter: String::new(),
+            editing: false,
+        });
+    }
+
     pub fn open_palette(&mut self) {
         self.overlay = Some(Overlay::Palette(PaletteState::default()));
     }
@@ -445,6 +460,7 @@ impl AppState {
         match command {
             Command::Quit => return Ok(Outcome::Quit),
             Command::Tasks => self.overlay = Some(Overlay::Tasks { selected: 0 }),
+            Command::Events => self.open_events(),
             Command::Act { name, arg } => {
                 let action = self.palette_action(deployment, name, &arg)?;
                 self.overlay = None;

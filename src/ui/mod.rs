@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod cluster_view;
 pub mod detail;
+pub mod events;
 pub mod filter;
 pub mod findings;
 pub mod footer;
@@ -98,6 +99,7 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("f", "findings (where sources disagree)"),
     KeyHint::new("x", "actions on the selection"),
     KeyHint::new("t", "background tasks"),
+    KeyHint::new("e", "event timeline"),
     KeyHint::new("b", "backups of the cluster"),
     KeyHint::new("q", "quit"),
     KeyHint::new("C-c", "quit (anywhere)"),
@@ -115,6 +117,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
         Some(Overlay::ActionMenu { .. }) => &tasks::ActionMenu,
         Some(Overlay::Confirm) => &tasks::ConfirmDialog,
         Some(Overlay::Tasks { .. }) => &tasks::TaskList,
+        Some(Overlay::Events { .. }) => &events::EventsView,
         Some(Overlay::Task { .. }) => &tasks::TaskView,
         None if app.filter_editing => &filter::FilterBar,
         None => match app.focus {
@@ -125,7 +128,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 12] {
+pub fn all_components() -> [&'static dyn Component; 13] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -139,6 +142,7 @@ pub fn all_components() -> [&'static dyn Component; 12] {
         &tasks::ConfirmDialog,
         &tasks::TaskList,
         &tasks::TaskView,
+        &events::EventsView,
     ]
 }
 
@@ -172,6 +176,7 @@ pub fn draw(
         Some(Overlay::ActionMenu { .. }) => tasks::ActionMenu.draw(frame, frame.area(), &view),
         Some(Overlay::Confirm) => tasks::ConfirmDialog.draw(frame, frame.area(), &view),
         Some(Overlay::Tasks { .. }) => tasks::TaskList.draw(frame, frame.area(), &view),
+        Some(Overlay::Events { .. }) => events::EventsView.draw(frame, frame.area(), &view),
         Some(Overlay::Task { .. }) => tasks::TaskView.draw(frame, frame.area(), &view),
         None => {}
     }
