@@ -36,13 +36,18 @@ impl std::fmt::Debug for Run {
 /// ssh port, a private state dir (`XDG_STATE_HOME`), config dir and home
 /// (no ~/.ssh/config, no agent).
 async fn run(sb: &Sandbox, state: &Path, args: &[&str]) -> Run {
+    run_with(sb, &sb.inventory, state, args).await
+}
+
+/// [`run`] with another inventory.
+async fn run_with(sb: &Sandbox, inventory: &Path, state: &Path, args: &[&str]) -> Run {
     let home = state.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pigsty-tui"))
         .arg("run")
         .args(args)
         .arg("-i")
-        .arg(&sb.inventory)
+        .arg(inventory)
         .arg("--ssh-port")
         .arg(sb.ssh_port.to_string())
         .env("XDG_STATE_HOME", state)
@@ -698,4 +703,72 @@ async fn restart_reload_and_reinit_a_replica() {
         );
     }
     x.release().await;
+}
+
+/// A v1-style deployment without pgBackRest: `pg_backup_method:
+/// basebackup` (and `pg_backup_dir`) set in `all.vars` of a copy of the
+/// sandbox inventory.
+#[tokio::test]
+async fn basebackup_appears_in_the_listing() {
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path();
+    let dir = format!(
+        "/tmp/pigsty-sandbox/backups/basebackup-test-{}",
+        std::process::id()
+    );
+    let text = std::fs::read_to_string(&sb.inventory).unwrap();
+    let mut out = String::new();
+    let mut added = false;
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if !added && line.starts_with("    version: ") {
+            out.push_str(&format!(
+                "    pg_backup_method: basebackup\n    pg_backup_dir: {dir}\n"
+            ));
+            added = true;
+        }
+    }
+    assert!(added, "no all.vars.version in {}", sb.inventory.display());
+    let inv = st.join("inventory.yml");
+    std::fs::write(&inv, out).unwrap();
+
+    let r = run_with(sb, &inv, st, &["backup", "-c", "pg-test", "--type", "diff"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("diff backups need pgBackRest"), "{r:?}");
+    let r = run_with(sb, &inv, st, &["backup", "-c", "pg-test"]).await;
+    let listed = run_with(
+        sb,
+        &inv,
+        st,
+        &["backups", "-c", "pg-test", "--format", "json"],
+    )
+    .await;
+    let _ = sb.ssh(sb.member("pg-test-1").ip, &format!("sudo rm -rf {dir}"));
+    assert_eq!(r.code, 0, "{r:?}");
+    let leader = sb.leader("pg-test").await.unwrap();
+    assert!(
+        r.stdout.contains(&format!("{leader}: succeeded")),
+        "on the leader: {r:?}"
+    );
+    assert!(
+        r.stdout.contains("pg_basebackup: base backup completed"),
+        "{r:?}"
+    );
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let v: Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(v["method"], "basebackup");
+    let rows = v["backups"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["type"], "basebackup");
+    assert!(
+        rows[0]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("backup_pg-test_"),
+        "{v}"
+    );
+    assert!(rows[0]["size"].as_u64().unwrap() > 1_000_000, "{v}");
 }
