@@ -58,7 +58,11 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
             );
             Some(state)
         };
-        let pool = SshPool::new(SshConfig::load());
+        let mut ssh = SshConfig::load();
+        if let Some(k) = std::env::var_os("PIGSTY_TUI_KNOWN_HOSTS") {
+            ssh.known_hosts = Some(vec![PathBuf::from(k)]);
+        }
+        let pool = SshPool::new(ssh);
         let runner = TaskRunner::ssh(pool, state_dir);
         let result = app::run_with_notices(
             AppOptions {
