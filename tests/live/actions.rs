@@ -220,6 +220,55 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
             .contains("needs the cluster name typed on a terminal, or --yes"),
         "{r:?}"
     );
+    // On a terminal the cluster name must be typed: a wrong one refuses.
+    let home = st.join("home");
+    let cmd = format!(
+        "{} run switchover -c pg-test --candidate pg-test-2 -i {} --ssh-port {}",
+        env!("CARGO_BIN_EXE_pigsty-tui"),
+        sb.inventory.display(),
+        sb.ssh_port
+    );
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("XDG_STATE_HOME", st)
+        .env("XDG_CONFIG_HOME", st.join("config"))
+        .env("HOME", &home)
+        .env("PIGSTY_TUI_KNOWN_HOSTS", &sb.known_hosts)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"pg-tset\n").await.unwrap();
+        // Keep stdin open until the prompt has been answered.
+        let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("prompt answered")
+            .unwrap();
+        drop(stdin);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(
+            text.contains("Type the cluster name (pg-test) to confirm"),
+            "{text}"
+        );
+        assert!(text.contains("does not match the cluster name"), "{text}");
+    }
+
+    // `readonly: true` in the configuration file refuses like --readonly.
+    let cfg = st.join("config/pigsty-tui");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("config.yml"), "readonly: true\n").unwrap();
+    let r = run(sb, st, &["pause", "-c", "pg-test"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("read-only mode refuses pause"), "{r:?}");
+    let r = run(sb, st, &["inspect", "-c", "pg-meta"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    std::fs::remove_file(cfg.join("config.yml")).unwrap();
+
     // Unknown cluster / member; failover with a healthy leader.
     let r = run(sb, st, &["pause", "-c", "pg-nope"]).await;
     assert_eq!(r.code, 2, "{r:?}");
@@ -263,8 +312,9 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
     };
     assert_eq!(count("dry-run", "switchover"), 2, "{recs:#?}");
     assert_eq!(count("dry-run", "backup"), 1);
-    assert_eq!(count("refused", "switchover"), 2);
-    assert_eq!(count("refused", "pause"), 2);
+    assert_eq!(count("refused", "switchover"), 3);
+    assert_eq!(count("refused", "pause"), 3);
+    assert_eq!(count("finish", "inspect"), 1);
     assert_eq!(count("refused", "backup"), 1);
     assert_eq!(count("refused", "restart"), 1);
     assert_eq!(count("refused", "reinit"), 1);
