@@ -638,6 +638,35 @@ async fn inspection_of_a_healthy_deployment_passes() {
     let sb = sandbox();
     let _s = sb.shared().await;
     let state = tempfile::tempdir().unwrap();
+    // Unknown host keys: refused, unless --accept-new-host-keys (recorded).
+    let kh = state.path().join("known_hosts");
+    std::fs::write(&kh, "").unwrap();
+    let khs = kh.display().to_string();
+    let r = run(
+        sb,
+        state.path(),
+        &["inspect", "-c", "pg-test", "--known-hosts", &khs],
+    )
+    .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout.matches("unknown host key").count(), 3, "{r:?}");
+    let r = run(
+        sb,
+        state.path(),
+        &[
+            "inspect",
+            "-c",
+            "pg-test",
+            "--known-hosts",
+            &khs,
+            "--accept-new-host-keys",
+        ],
+    )
+    .await;
+    assert!(!r.stdout.contains("unknown host key"), "{r:?}");
+    let recorded = std::fs::read_to_string(&kh).unwrap();
+    assert_eq!(recorded.lines().count(), 3, "{recorded}");
+
     let r = run(sb, state.path(), &["inspect", "--format", "json"]).await;
     let report: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
     let failed: Vec<&Value> = report["hosts"]
