@@ -1497,3 +1497,20 @@ fn events_view_lists_newest_first_and_filters() {
     press(&mut app, &d, KeyCode::Enter);
     assert!(render(&app, &d, 80, 24).contains("live polling is off"));
 }
+
+#[test]
+fn y_copies_the_selected_dsn_with_osc52() {
+    let d = sandbox();
+    let mut app = pg_test_instance(&d, 1);
+    press(&mut app, &d, KeyCode::Char('y'));
+    let text = app.clipboard.clone().expect("something to copy");
+    assert_eq!(text, "postgres://10.10.10.12:5432/postgres");
+    assert!(app.status.as_ref().unwrap().text.contains("copied"));
+    assert_eq!(
+        ui::clipboard::osc52(&text),
+        format!("\x1b]52;c;{}\x07", ui::clipboard::base64(text.as_bytes()))
+    );
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    press(&mut app, &d, KeyCode::Char('y'));
+    assert_eq!(app.clipboard.as_deref(), Some("pg-test"));
+}

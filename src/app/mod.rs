@@ -149,11 +149,20 @@ async fn event_loop(
         }
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => match handle_key(&mut app, &deployment, &snapshot, key) {
-                    Outcome::Quit => break,
-                    Outcome::Handled => dirty = true,
-                    Outcome::Ignored => {}
-                },
+                Some(Ok(Event::Key(key))) => {
+                    let outcome = handle_key(&mut app, &deployment, &snapshot, key);
+                    if let Some(text) = app.clipboard.take() {
+                        use std::io::Write as _;
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(ui::clipboard::osc52(&text).as_bytes());
+                        let _ = out.flush();
+                    }
+                    match outcome {
+                        Outcome::Quit => break,
+                        Outcome::Handled => dirty = true,
+                        Outcome::Ignored => {}
+                    }
+                }
                 Some(Ok(Event::Resize(w, h))) => {
                     app.resize(w, h);
                     dirty = true;
@@ -239,6 +248,7 @@ fn global_key(
         }
         KeyCode::Char('t') => app.overlay = Some(Overlay::Tasks { selected: 0 }),
         KeyCode::Char('e') => app.open_events(),
+        KeyCode::Char('y') => app.copy_selection(deployment),
         KeyCode::Char('b') => match app.selected_target(deployment) {
             Some((cluster, _)) => app.request_action(
                 deployment,

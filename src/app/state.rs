@@ -208,6 +208,9 @@ pub struct AppState {
     /// Health summary lines shown under the header (set when a snapshot
     /// arrives; the panes are that much shorter).
     pub health_rows: u16,
+    /// Text to put on the terminal's clipboard (OSC 52), written by the
+    /// event loop after the key that asked for it.
+    pub clipboard: Option<String>,
 }
 
 impl AppState {
@@ -232,6 +235,7 @@ impl AppState {
             task_notify: None,
             triage: None,
             health_rows: 0,
+            clipboard: None,
         }
     }
 
@@ -408,6 +412,17 @@ impl AppState {
         if self.cluster_tab != tab {
             self.cluster_tab = tab;
             self.detail_scroll = 0;
+        }
+    }
+
+    /// `y`: copies the selected DSN / name / output line (OSC 52).
+    pub fn copy_selection(&mut self, deployment: &Deployment) {
+        match crate::ui::clipboard::copy_target(self, deployment) {
+            Some(text) => {
+                self.set_status(format!("copied: {text}"), false);
+                self.clipboard = Some(text);
+            }
+            None => self.set_status("nothing to copy here", true),
         }
     }
 

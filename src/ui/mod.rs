@@ -10,6 +10,7 @@
 //! bindings and their hints are written in one place.
 
 pub mod alerts;
+pub mod clipboard;
 pub mod cluster_view;
 pub mod detail;
 pub mod events;
@@ -100,6 +101,7 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("x", "actions on the selection"),
     KeyHint::new("t", "background tasks"),
     KeyHint::new("e", "event timeline"),
+    KeyHint::new("y", "copy DSN or name (OSC 52)"),
     KeyHint::new("b", "backups of the cluster"),
     KeyHint::new("q", "quit"),
     KeyHint::new("C-c", "quit (anywhere)"),

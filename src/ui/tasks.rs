@@ -684,6 +684,7 @@ const VIEW_BINDINGS: &[KeyHint] = &[
     KeyHint::new("↑/k ↓/j PgUp PgDn", "scroll the output"),
     KeyHint::new("F / End", "follow the output"),
     KeyHint::new("c", "cancel the task (y confirms)"),
+    KeyHint::new("y", "copy the last line shown"),
     KeyHint::new("Esc / q", "back to the task list"),
 ];
 
@@ -840,7 +841,7 @@ impl Component for TaskView {
         &self,
         key: KeyEvent,
         app: &mut AppState,
-        _deployment: &Deployment,
+        deployment: &Deployment,
         _snapshot: &Snapshot,
     ) -> Outcome {
         let Some(Overlay::Task {
@@ -891,6 +892,7 @@ impl Component for TaskView {
             KeyCode::PageDown => set(app, cur.saturating_sub(page)),
             KeyCode::Home | KeyCode::Char('g') => set(app, total),
             KeyCode::End | KeyCode::Char('G') | KeyCode::Char('F') => set(app, 0),
+            KeyCode::Char('y') => app.copy_selection(deployment),
             KeyCode::Char('c') => {
                 if task.handle.status().is_finished() {
                     app.set_status("the task has finished", false);
