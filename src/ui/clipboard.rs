@@ -44,7 +44,7 @@ pub fn copy_target(app: &AppState, deployment: &Deployment) -> Option<String> {
     }) = app.overlay
     {
         let task = app.tasks.get(index)?;
-        let lines = super::tasks::output_lines(&task.handle.state());
+        let lines = super::tasks::shown_lines(task, &task.handle.state());
         let end = lines.len().saturating_sub(if follow { 0 } else { scroll });
         return lines.get(end.checked_sub(1)?).map(|(_, t)| t.clone());
     }

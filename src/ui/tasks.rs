@@ -677,6 +677,27 @@ pub fn output_lines(s: &TaskState) -> Vec<(String, String)> {
     rows.into_iter().map(|(_, h, t)| (h, t)).collect()
 }
 
+/// The lines the task view's lower part shows: for a finished listing or
+/// inspection its parsed result (backups table, checks), else the output.
+pub fn shown_lines(task: &crate::app::state::TaskEntry, s: &TaskState) -> Vec<(String, String)> {
+    if s.status.is_finished()
+        && let Some(plan) = &task.plan
+    {
+        let result = match plan.backups(s) {
+            Some(Ok(listing)) => Some(listing.to_text()),
+            Some(Err(e)) => Some(e),
+            None => plan.inspection_report(s).map(|r| r.to_text()),
+        };
+        if let Some(text) = result {
+            return text
+                .lines()
+                .map(|l| (String::new(), strip_ansi(l)))
+                .collect();
+        }
+    }
+    output_lines(s)
+}
+
 /// The task view: steps table and output.
 pub struct TaskView;
 
@@ -755,25 +776,6 @@ impl Component for TaskView {
                 ));
             }
         }
-        // Listings and inspections: the parsed result once finished.
-        if s.status.is_finished() {
-            let result = task.plan.as_ref().and_then(|plan| {
-                if let Some(r) = plan.backups(&s) {
-                    Some(match r {
-                        Ok(listing) => listing.to_text(),
-                        Err(e) => e,
-                    })
-                } else {
-                    plan.inspection_report(&s).map(|r| r.to_text())
-                }
-            });
-            if let Some(text) = result {
-                top.push(Line::default());
-                for l in text.lines() {
-                    top.push(Line::styled(truncate(l, inner_w).into_owned(), t.text));
-                }
-            }
-        }
         // At most half the height for the table: output matters too.
         let top_max = (inner_h / 2).max(3);
         if top.len() > top_max {
@@ -781,16 +783,21 @@ impl Component for TaskView {
             top.truncate(top_max - 1);
             top.push(Line::styled(format!("   … {extra} more lines"), t.dim));
         }
-        let out = output_lines(&s);
+        let out = shown_lines(task, &s);
         let out_h = inner_h.saturating_sub(top.len() + 1);
         let end = out.len().saturating_sub(if follow { 0 } else { scroll });
         let start = end.saturating_sub(out_h);
         let host_w = out.iter().map(|(h, _)| width(h)).max().unwrap_or(0).min(14);
         let mut lines = top;
-        let rule = if follow {
-            "output (following)".to_string()
+        let what = if out.iter().all(|(h, _)| h.is_empty()) && !out.is_empty() {
+            "result"
         } else {
-            format!("output ({} lines above the end)", out.len() - end)
+            "output"
+        };
+        let rule = if follow {
+            format!("{what} (following)")
+        } else {
+            format!("{what} ({} lines above the end)", out.len() - end)
         };
         lines.push(Line::styled(
             format!(
@@ -870,7 +877,7 @@ impl Component for TaskView {
             });
             return Outcome::Handled;
         }
-        let total = output_lines(&task.handle.state()).len();
+        let total = shown_lines(task, &task.handle.state()).len();
         let page = (app.screen.height as usize / 2).max(1);
         let cur = if follow { 0 } else { scroll };
         let set = |app: &mut AppState, scroll: usize| {
