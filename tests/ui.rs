@@ -1514,3 +1514,18 @@ fn y_copies_the_selected_dsn_with_osc52() {
     press(&mut app, &d, KeyCode::Char('y'));
     assert_eq!(app.clipboard.as_deref(), Some("pg-test"));
 }
+
+#[test]
+fn report_needs_ssh_and_a_cluster() {
+    let d = sandbox();
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    press(&mut app, &d, KeyCode::Char('R'));
+    let status = app.status.clone().expect("a message");
+    assert!(
+        status.is_error && status.text.contains("no SSH"),
+        "{status:?}"
+    );
+    let mut app = selecting(&d, TreeItem::InfraNode(0));
+    press(&mut app, &d, KeyCode::Char('R'));
+    assert!(app.status.unwrap().text.contains("select a cluster"));
+}

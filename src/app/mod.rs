@@ -43,6 +43,8 @@ pub struct AppOptions {
     pub snapshot_rx: watch::Receiver<Arc<Snapshot>>,
     /// Runs the actions confirmed in the console (`None`: none can run).
     pub runner: Option<TaskRunner>,
+    /// SSH connections for reports, and the state directory they go to.
+    pub ssh: Option<(crate::tasks::SshPool, PathBuf)>,
     /// The triage recorder's state (health down-since, timeline).
     pub triage: Option<Arc<std::sync::Mutex<crate::triage::events::TriageState>>>,
 }
@@ -63,6 +65,7 @@ impl AppOptions {
             no_color: ui::theme::no_color_requested(),
             snapshot_rx,
             runner: None,
+            ssh: None,
             triage: None,
         }
     }
@@ -116,6 +119,7 @@ async fn event_loop(
         no_color,
         mut snapshot_rx,
         runner,
+        ssh,
         triage,
     } = opts;
     let theme = if no_color { Theme::monochrome() } else { theme };
@@ -124,6 +128,12 @@ async fn event_loop(
     app.readonly = readonly;
     app.runner = runner;
     app.triage = triage;
+    if let Some((pool, dir)) = ssh {
+        app.ssh = Some(state::SshHandle(pool));
+        app.state_dir = Some(dir);
+    }
+    let (msg_tx, mut msg_rx) = tokio::sync::mpsc::unbounded_channel::<(String, bool)>();
+    app.messages = Some(msg_tx);
     // Tasks report progress here; the loop redraws, never waits on them.
     let (task_tx, mut task_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     app.task_notify = Some(task_tx);
@@ -181,6 +191,10 @@ async fn event_loop(
                 // The publisher is gone: keep showing the last snapshot.
                 Err(_) => snapshots_open = false,
             },
+            Some((text, is_error)) = msg_rx.recv() => {
+                app.set_status(text, is_error);
+                dirty = true;
+            }
             Some(()) = task_rx.recv() => {
                 while task_rx.try_recv().is_ok() {}
                 if app.overlay.is_some() {
@@ -249,6 +263,7 @@ fn global_key(
         KeyCode::Char('t') => app.overlay = Some(Overlay::Tasks { selected: 0 }),
         KeyCode::Char('e') => app.open_events(),
         KeyCode::Char('y') => app.copy_selection(deployment),
+        KeyCode::Char('R') => app.write_report(deployment, snapshot),
         KeyCode::Char('b') => match app.selected_target(deployment) {
             Some((cluster, _)) => app.request_action(
                 deployment,

@@ -28,6 +28,16 @@ pub struct PendingAction {
     pub scroll: u16,
 }
 
+/// The SSH connections of the console (for reports), shown opaquely.
+#[derive(Clone)]
+pub struct SshHandle(pub crate::tasks::SshPool);
+
+impl std::fmt::Debug for SshHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SshPool")
+    }
+}
+
 /// A task started from the console.
 #[derive(Debug, Clone)]
 pub struct TaskEntry {
@@ -211,6 +221,12 @@ pub struct AppState {
     /// Text to put on the terminal's clipboard (OSC 52), written by the
     /// event loop after the key that asked for it.
     pub clipboard: Option<String>,
+    /// SSH connections for background work other than tasks (reports).
+    pub ssh: Option<SshHandle>,
+    /// Where reports are written (`None`: the default state directory).
+    pub state_dir: Option<PathBuf>,
+    /// Messages of background work (report written…), shown in the footer.
+    pub messages: Option<tokio::sync::mpsc::UnboundedSender<(String, bool)>>,
 }
 
 impl AppState {
@@ -236,6 +252,9 @@ impl AppState {
             triage: None,
             health_rows: 0,
             clipboard: None,
+            ssh: None,
+            state_dir: None,
+            messages: None,
         }
     }
 
@@ -413,6 +432,48 @@ impl AppState {
             self.cluster_tab = tab;
             self.detail_scroll = 0;
         }
+    }
+
+    /// `R`: writes the incident report of the selected cluster in the
+    /// background; the footer shows the path when done.
+    pub fn write_report(&mut self, deployment: &Deployment, snapshot: &Snapshot) {
+        let Some((cluster, _)) = self.selected_target(deployment) else {
+            self.set_status("report: select a cluster or an instance first", true);
+            return;
+        };
+        let (Some(ssh), Some(state_dir)) = (self.ssh.clone(), self.state_dir.clone()) else {
+            self.set_status("reports cannot be written here (no SSH)", true);
+            return;
+        };
+        let (timeline, tracker) = match &self.triage {
+            Some(t) => {
+                let st = t.lock().unwrap_or_else(|p| p.into_inner());
+                (st.timeline.clone(), st.tracker.clone())
+            }
+            None => (Default::default(), Default::default()),
+        };
+        let path =
+            crate::triage::report::default_path(&state_dir, &cluster, std::time::SystemTime::now());
+        let d = deployment.clone();
+        let snap = snapshot.clone();
+        let tx = self.messages.clone();
+        self.set_status(format!("writing the incident report of {cluster}…"), false);
+        // `report::generate` borrows a `dyn DownSince` (not `Sync`) across
+        // awaits: run it on a blocking thread of the runtime.
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let target_of = |i: &crate::model::Instance| crate::tasks::Target::from_instance(i);
+            let r = rt.block_on(crate::triage::report::generate(
+                &ssh.0, &d, &snap, &cluster, &timeline, &tracker, &target_of, &path,
+            ));
+            let msg = match r {
+                Ok(p) => (format!("report written: {}", p.display()), false),
+                Err(e) => (format!("cannot write {}: {e}", path.display()), true),
+            };
+            if let Some(tx) = tx {
+                let _ = tx.send(msg);
+            }
+        });
     }
 
     /// `y`: copies the selected DSN / name / output line (OSC 52).

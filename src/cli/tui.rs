@@ -63,7 +63,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
             ssh.known_hosts = Some(vec![PathBuf::from(k)]);
         }
         let pool = SshPool::new(ssh);
-        let runner = TaskRunner::ssh(pool, state_dir);
+        let runner = TaskRunner::ssh(pool.clone(), state_dir.clone());
         let result = app::run_with_notices(
             AppOptions {
                 deployment,
@@ -73,6 +73,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
                 no_color,
                 snapshot_rx,
                 runner: Some(runner),
+                ssh: Some((pool, state_dir)),
                 triage,
             },
             notices,

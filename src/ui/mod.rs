@@ -101,6 +101,7 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("x", "actions on the selection"),
     KeyHint::new("t", "background tasks"),
     KeyHint::new("e", "event timeline"),
+    KeyHint::new("R", "incident report of the cluster"),
     KeyHint::new("y", "copy DSN or name (OSC 52)"),
     KeyHint::new("b", "backups of the cluster"),
     KeyHint::new("q", "quit"),
