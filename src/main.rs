@@ -116,6 +116,7 @@ fn run(cli: Cli) -> Result<i32> {
                     readonly: cli.readonly || config.readonly,
                     sources: sources_config(&cli, &config)?,
                     no_poll: cli.no_poll,
+                    known_hosts: cli.known_hosts.clone(),
                 },
                 deployment,
             )?;

@@ -20,6 +20,9 @@ pub struct ConsoleOptions {
     pub sources: SourcesConfig,
     /// No live polling: the inventory only (`--no-poll`).
     pub no_poll: bool,
+    /// `--known-hosts FILE` / `PIGSTY_TUI_KNOWN_HOSTS`: replaces the
+    /// known_hosts files for the console's SSH actions.
+    pub known_hosts: Option<PathBuf>,
 }
 
 pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
@@ -59,8 +62,8 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
             Some(state)
         };
         let mut ssh = SshConfig::load();
-        if let Some(k) = std::env::var_os("PIGSTY_TUI_KNOWN_HOSTS") {
-            ssh.known_hosts = Some(vec![PathBuf::from(k)]);
+        if let Some(k) = opts.known_hosts {
+            ssh.known_hosts = Some(vec![k]);
         }
         let pool = SshPool::new(ssh);
         let runner = TaskRunner::ssh(pool.clone(), state_dir.clone());
