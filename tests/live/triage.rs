@@ -337,6 +337,22 @@ async fn blocking_session_is_shown_and_terminated() {
         "BEGIN; UPDATE {table} SET v = v + 1 WHERE id = 1;"
     )
     .unwrap();
+    // The blocker must hold the row lock before the waiter asks for it, or
+    // the waiter's UPDATE simply commits first (a race under load).
+    wait_for(
+        "the blocker holding its row lock",
+        Duration::from_secs(20),
+        || async {
+            let rows = activity::list(&pool, &t, i)
+                .await
+                .map_err(|e| e.to_string())?;
+            match rows.iter().find(|r| r.application == "triage-blocker") {
+                Some(b) if b.state == "idle in transaction" => Ok(()),
+                other => Err(format!("blocker {other:?}")),
+            }
+        },
+    )
+    .await;
     let mut waiter = psql_session(primary.ip, "triage-waiter");
     writeln!(
         waiter.stdin.as_mut().unwrap(),
