@@ -5,10 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::text::Line;
 
-use super::findings::{go_to, popup_area, target};
+use super::findings::{draw_list_popup, go_to, popup_area, target};
 use super::live;
 use super::text::{Cell, pad, table, wrap_words};
 use super::{Component, KeyHint, View};
@@ -208,24 +207,7 @@ impl Component for AlertsPopup {
         } else {
             format!(" Alerts · {active} active, {} silenced ", n - active)
         };
-        let mut block = Block::bordered()
-            .border_style(t.border_focused)
-            .style(t.popup)
-            .title(Span::styled(title, t.title))
-            .title(Line::styled(" Esc closes ", t.dim).right_aligned());
-        if n > 0 {
-            block = block.title_bottom(
-                Line::styled(format!(" {}/{n} · Enter goes there ", selected + 1), t.dim)
-                    .right_aligned(),
-            );
-        }
-        frame.render_widget(Clear, popup);
-        frame.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .scroll((scroll.min(u16::MAX as usize) as u16, 0)),
-            popup,
-        );
+        draw_list_popup(frame, popup, t, title, lines, (selected, n), scroll);
     }
 
     fn handle_key(

@@ -170,24 +170,7 @@ impl Component for FindingsPopup {
                 by_sev(Severity::Info)
             )
         };
-        let mut block = Block::bordered()
-            .border_style(t.border_focused)
-            .style(t.popup)
-            .title(Span::styled(title, t.title))
-            .title(Line::styled(" Esc closes ", t.dim).right_aligned());
-        if n > 0 {
-            block = block.title_bottom(
-                Line::styled(format!(" {}/{n} · Enter goes there ", selected + 1), t.dim)
-                    .right_aligned(),
-            );
-        }
-        frame.render_widget(Clear, popup);
-        frame.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .scroll((scroll.min(u16::MAX as usize) as u16, 0)),
-            popup,
-        );
+        draw_list_popup(frame, popup, t, title, lines, (selected, n), scroll);
     }
 
     fn handle_key(
@@ -239,4 +222,34 @@ impl Component for FindingsPopup {
     fn bindings(&self) -> &'static [KeyHint] {
         BINDINGS
     }
+}
+/// Draw a popup listing selectable items (alerts, findings): titled, with
+/// the position of the selection and "Enter goes there" at the bottom.
+pub(super) fn draw_list_popup(
+    frame: &mut Frame,
+    popup: Rect,
+    t: &Theme,
+    title: String,
+    lines: Vec<Line<'static>>,
+    (selected, n): (usize, usize),
+    scroll: usize,
+) {
+    let mut block = Block::bordered()
+        .border_style(t.border_focused)
+        .style(t.popup)
+        .title(Span::styled(title, t.title))
+        .title(Line::styled(" Esc closes ", t.dim).right_aligned());
+    if n > 0 {
+        block = block.title_bottom(
+            Line::styled(format!(" {}/{n} · Enter goes there ", selected + 1), t.dim)
+                .right_aligned(),
+        );
+    }
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((scroll.min(u16::MAX as usize) as u16, 0)),
+        popup,
+    );
 }
