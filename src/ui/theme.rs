@@ -373,7 +373,7 @@ pub fn no_color_requested() -> bool {
 
 /// The console's configuration directory (`~/.config/pigsty-tui` on Linux).
 pub fn config_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "pigsty-tui").map(|d| d.config_dir().to_path_buf())
+    Some(crate::paths::Paths::resolve().config_dir)
 }
 
 /// Keeps the headline of a parser error (serde-saphyr renders a snippet
