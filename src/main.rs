@@ -44,6 +44,14 @@ fn run(cli: Cli) -> Result<i32> {
             cli::info::run(&paths, &config_file);
             Ok(0)
         }
+        Some(Command::Run(cli::run::RunArgs {
+            action:
+                cli::run::RunAction::Provision {
+                    op: cli::run::ProvisionCmd::Show { run, raw },
+                    ..
+                },
+            ..
+        })) => Ok(cli::run::show_saved_run(&paths.state_dir, run, *raw)),
         Some(Command::Run(args)) => {
             let path = inventory_path(&cli, &config)?;
             let deployment = inventory::load(&path).map_err(|e| eyre!("{e}"))?;

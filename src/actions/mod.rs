@@ -105,6 +105,8 @@ pub mod catalog;
 pub mod checks;
 pub mod inspect;
 pub mod live;
+pub mod playbook;
+pub mod provision;
 
 use std::fmt;
 use std::time::Duration;
@@ -175,6 +177,44 @@ pub enum Action {
     Inspect {
         cluster: Option<String>,
     },
+    /// Provision a declared cluster (Pigsty's `pgsql.yml -l C`).
+    CreateCluster {
+        cluster: String,
+    },
+    /// Remove a cluster (`pgsql-rm.yml -l C`; v1 `pgsql-remove.yml`).
+    RemoveCluster {
+        cluster: String,
+    },
+    /// Provision declared instances of a cluster (`pgsql.yml -l IP,…`).
+    AddInstance {
+        cluster: String,
+        ips: Vec<String>,
+    },
+    /// Remove instances of a cluster (`pgsql-rm.yml -l IP,…`).
+    RemoveInstance {
+        cluster: String,
+        ips: Vec<String>,
+    },
+    /// Create a database declared in `pg_databases` (`pgsql-db.yml`).
+    CreateDatabase {
+        cluster: String,
+        database: String,
+    },
+    /// Create a user declared in `pg_users` (`pgsql-user.yml`).
+    CreateUser {
+        cluster: String,
+        user: String,
+    },
+    /// Render and reload the HBA rules (`pgsql.yml -t pg_hba,pg_reload`).
+    ReloadHba {
+        cluster: String,
+    },
+    /// Render and reload the HAProxy services (`pgsql.yml -t pg_service`).
+    ReloadServices {
+        cluster: String,
+    },
+    /// (Re)configure the infrastructure (`infra.yml`).
+    Infra,
 }
 
 impl Action {
@@ -191,6 +231,15 @@ impl Action {
             Action::Backup { .. } => "backup",
             Action::Backups { .. } => "backups",
             Action::Inspect { .. } => "inspect",
+            Action::CreateCluster { .. } => "create-cluster",
+            Action::RemoveCluster { .. } => "remove-cluster",
+            Action::AddInstance { .. } => "add-instance",
+            Action::RemoveInstance { .. } => "remove-instance",
+            Action::CreateDatabase { .. } => "create-database",
+            Action::CreateUser { .. } => "create-user",
+            Action::ReloadHba { .. } => "reload-hba",
+            Action::ReloadServices { .. } => "reload-services",
+            Action::Infra => "infra",
         }
     }
 
@@ -205,8 +254,17 @@ impl Action {
             | Action::Pause { cluster }
             | Action::Resume { cluster }
             | Action::Backup { cluster, .. }
-            | Action::Backups { cluster } => Some(cluster),
+            | Action::Backups { cluster }
+            | Action::CreateCluster { cluster }
+            | Action::RemoveCluster { cluster }
+            | Action::AddInstance { cluster, .. }
+            | Action::RemoveInstance { cluster, .. }
+            | Action::CreateDatabase { cluster, .. }
+            | Action::CreateUser { cluster, .. }
+            | Action::ReloadHba { cluster }
+            | Action::ReloadServices { cluster } => Some(cluster),
             Action::Inspect { cluster } => cluster.as_deref(),
+            Action::Infra => None,
         }
     }
 
@@ -220,6 +278,12 @@ impl Action {
                 member: Some(m), ..
             }
             | Action::Reinit { member: m, .. } => m.clone(),
+            Action::AddInstance { cluster, ips } | Action::RemoveInstance { cluster, ips } => {
+                format!("{cluster} {}", ips.join(","))
+            }
+            Action::CreateDatabase { cluster, database } => format!("{cluster}/{database}"),
+            Action::CreateUser { cluster, user } => format!("{cluster}/{user}"),
+            Action::Infra => "infrastructure".to_string(),
             other => other.cluster().unwrap_or("all clusters").to_string(),
         }
     }
@@ -233,7 +297,27 @@ impl Action {
     pub fn needs_typed_confirmation(&self) -> bool {
         matches!(
             self,
-            Action::Switchover { .. } | Action::Failover { .. } | Action::Reinit { .. }
+            Action::Switchover { .. }
+                | Action::Failover { .. }
+                | Action::Reinit { .. }
+                | Action::RemoveCluster { .. }
+                | Action::RemoveInstance { .. }
+        )
+    }
+
+    /// Runs one of Pigsty's playbooks on the admin node.
+    pub fn is_provisioning(&self) -> bool {
+        matches!(
+            self,
+            Action::CreateCluster { .. }
+                | Action::RemoveCluster { .. }
+                | Action::AddInstance { .. }
+                | Action::RemoveInstance { .. }
+                | Action::CreateDatabase { .. }
+                | Action::CreateUser { .. }
+                | Action::ReloadHba { .. }
+                | Action::ReloadServices { .. }
+                | Action::Infra
         )
     }
 
@@ -280,6 +364,7 @@ impl Action {
         };
         match (self, declared) {
             (Action::Inspect { cluster }, _) => p.inspect(cluster.as_deref()),
+            (Action::Infra, _) => p.provision(None, provision::Provision::Infra),
             (_, None) => Err(self.refuse(RefusalKind::Invalid, vec!["no cluster given".into()])),
             (
                 Action::Switchover {
@@ -301,6 +386,31 @@ impl Action {
             (Action::Resume { .. }, Some(c)) => p.pause_resume(c, false),
             (Action::Backup { kind, .. }, Some(c)) => p.backup(c, *kind),
             (Action::Backups { .. }, Some(c)) => p.backups(c),
+            (Action::CreateCluster { cluster }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::CreateCluster(cluster))
+            }
+            (Action::RemoveCluster { cluster }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::RemoveCluster(cluster))
+            }
+            (Action::AddInstance { ips, .. }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::AddInstance(ips))
+            }
+            (Action::RemoveInstance { ips, .. }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::RemoveInstance(ips))
+            }
+            (Action::CreateDatabase { cluster, database }, Some(c)) => p.provision(
+                Some(c),
+                provision::Provision::CreateDatabase(cluster, database),
+            ),
+            (Action::CreateUser { cluster, user }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::CreateUser(cluster, user))
+            }
+            (Action::ReloadHba { cluster }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::ReloadHba(cluster))
+            }
+            (Action::ReloadServices { cluster }, Some(c)) => {
+                p.provision(Some(c), provision::Provision::ReloadServices(cluster))
+            }
         }
     }
 
@@ -325,6 +435,8 @@ pub struct PlanOptions {
     pub command_timeout: Duration,
     /// How wait steps poll the live state.
     pub sources: SourcesConfig,
+    /// Limit of a provisioning playbook run.
+    pub playbook_timeout: Duration,
 }
 
 impl Default for PlanOptions {
@@ -334,6 +446,7 @@ impl Default for PlanOptions {
             wait_timeout: Duration::from_secs(90),
             command_timeout: Duration::from_secs(180),
             sources: live::sources_config(),
+            playbook_timeout: Duration::from_secs(3600),
         }
     }
 }

@@ -139,6 +139,57 @@ pub enum RunAction {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Provisioning: Pigsty's playbooks on the admin node, with progress.
+    Provision {
+        #[command(subcommand)]
+        op: ProvisionCmd,
+        /// Print Ansible's own output instead of the per-task progress.
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+/// `pigsty-tui run provision <op>`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ProvisionCmd {
+    /// Create the cluster declared in the inventory (`pgsql.yml -l C`).
+    CreateCluster,
+    /// Remove the cluster (`pgsql-rm.yml -l C`); typed confirmation.
+    RemoveCluster,
+    /// Add instances declared in the cluster (`pgsql.yml -l IP,…`).
+    AddInstance {
+        #[arg(required = true, value_name = "IP")]
+        ips: Vec<String>,
+    },
+    /// Remove instances (`pgsql-rm.yml -l IP,…`); typed confirmation.
+    RemoveInstance {
+        #[arg(required = true, value_name = "IP")]
+        ips: Vec<String>,
+    },
+    /// Create a database declared in `pg_databases` (`pgsql-db.yml`).
+    CreateDatabase {
+        #[arg(value_name = "DBNAME")]
+        database: String,
+    },
+    /// Create a user declared in `pg_users` (`pgsql-user.yml`).
+    CreateUser {
+        #[arg(value_name = "USERNAME")]
+        user: String,
+    },
+    /// Render and reload HBA rules (`pgsql.yml -t pg_hba,pg_reload`).
+    ReloadHba,
+    /// Render and reload HAProxy services (`pgsql.yml -t pg_service`).
+    ReloadServices,
+    /// (Re)configure the infrastructure (`infra.yml`).
+    Infra,
+    /// Reopen a saved run: a task id (`<state>/tasks/<id>.log`) or a log path.
+    Show {
+        #[arg(value_name = "TASK_ID|FILE")]
+        run: String,
+        /// Print the raw output too.
+        #[arg(long)]
+        raw: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +276,40 @@ impl RunArgs {
             },
             RunAction::Inspect { .. } => Action::Inspect {
                 cluster: self.cluster.clone(),
+            },
+            RunAction::Provision { op, .. } => match op {
+                ProvisionCmd::CreateCluster => Action::CreateCluster {
+                    cluster: cluster()?,
+                },
+                ProvisionCmd::RemoveCluster => Action::RemoveCluster {
+                    cluster: cluster()?,
+                },
+                ProvisionCmd::AddInstance { ips } => Action::AddInstance {
+                    cluster: cluster()?,
+                    ips: ips.clone(),
+                },
+                ProvisionCmd::RemoveInstance { ips } => Action::RemoveInstance {
+                    cluster: cluster()?,
+                    ips: ips.clone(),
+                },
+                ProvisionCmd::CreateDatabase { database } => Action::CreateDatabase {
+                    cluster: cluster()?,
+                    database: database.clone(),
+                },
+                ProvisionCmd::CreateUser { user } => Action::CreateUser {
+                    cluster: cluster()?,
+                    user: user.clone(),
+                },
+                ProvisionCmd::ReloadHba => Action::ReloadHba {
+                    cluster: cluster()?,
+                },
+                ProvisionCmd::ReloadServices => Action::ReloadServices {
+                    cluster: cluster()?,
+                },
+                ProvisionCmd::Infra => Action::Infra,
+                ProvisionCmd::Show { .. } => {
+                    return Err("show reopens a saved run; it is not an action".into());
+                }
             },
         })
     }
@@ -456,7 +541,11 @@ async fn run_async(
         }
     });
     let listing = !plan.mutating;
-    let status = if listing {
+    let status = if let RunAction::Provision { raw, .. } = &args.action {
+        let mut out = std::io::stdout();
+        let mut shown = provision_lines(*raw);
+        crate::tasks::runner::follow_with(&task, events, &mut out, true, &mut shown).await
+    } else if listing {
         let mut err = std::io::stderr();
         crate::tasks::runner::follow(&task, events, &mut err, false).await
     } else {
@@ -513,9 +602,177 @@ async fn run_async(
             }
         }
     };
+    if action.is_provisioning() {
+        let follower = crate::actions::playbook::LogFollower::read_all(&state.log_path, None);
+        if let Ok(f) = follower {
+            print_recap(&f.progress);
+        }
+        println!(
+            "run artifact: {} (reopen: pigsty-tui run provision show {})",
+            state.log_path.display(),
+            state.id
+        );
+    }
     if !listing {
         let secs = state.duration.map(|d| d.as_secs_f64()).unwrap_or_default();
         println!("{} {}: {status} in {secs:.1}s", plan.name, plan.target);
     }
     Ok(code)
+}
+
+/// Headless progress of a playbook: one line per task and per host result,
+/// failures with their message; `raw`: Ansible's own output instead.
+fn provision_lines(raw: bool) -> impl FnMut(&str, crate::tasks::Stream, &str) -> Option<String> {
+    use crate::actions::playbook::{EVENT_MARKER, PlaybookProgress};
+    let mut progress = PlaybookProgress::new();
+    move |host: &str, stream: crate::tasks::Stream, text: &str| {
+        let before = (
+            progress.plays.len(),
+            progress.task_count(),
+            result_count(&progress),
+        );
+        if !progress.feed_line(text) {
+            // raw output: runner/pre-step lines, Ansible's text, errors
+            let keep = raw
+                || stream == crate::tasks::Stream::Stderr
+                || !text.starts_with(EVENT_MARKER) && is_notable(text);
+            return keep.then(|| {
+                let mark = if stream == crate::tasks::Stream::Stderr {
+                    '!'
+                } else {
+                    '|'
+                };
+                format!("    {host} {mark} {text}")
+            });
+        }
+        if raw {
+            return None;
+        }
+        let (plays, tasks, results) = before;
+        if progress.plays.len() > plays {
+            let p = progress.plays.last()?;
+            return Some(format!("  PLAY {} [{}]", p.name, p.hosts.join(", ")));
+        }
+        if progress.task_count() > tasks {
+            let (_, t) = progress.current_task()?;
+            return Some(format!("    TASK {}", t.name));
+        }
+        if result_count(&progress) > results {
+            let t = progress.plays.last()?.tasks.last()?;
+            let r = t.results.last()?;
+            let status = if r.ignored {
+                "ignored"
+            } else {
+                r.status.as_str()
+            };
+            let mut line = format!(
+                "      {status:<11} {}{}",
+                r.host,
+                r.duration
+                    .map(|d| format!(" ({d:.1}s)"))
+                    .unwrap_or_default()
+            );
+            if r.is_fatal() {
+                for l in r.message().lines() {
+                    line.push_str(&format!("\n        {l}"));
+                }
+            }
+            return Some(line);
+        }
+        None
+    }
+}
+
+fn result_count(p: &crate::actions::playbook::PlaybookProgress) -> usize {
+    p.plays
+        .iter()
+        .flat_map(|p| p.tasks.iter())
+        .map(|t| t.results.len())
+        .sum()
+}
+
+/// Raw lines worth showing in progress mode: Ansible's errors and warnings,
+/// and what the other steps print.
+fn is_notable(text: &str) -> bool {
+    let t = text.trim_start();
+    !(t.is_empty()
+        || t.starts_with("TASK [")
+        || t.starts_with("PLAY [")
+        || t.starts_with("PLAY RECAP")
+        || t.starts_with("RUNNING HANDLER [")
+        || t.starts_with("ok: [")
+        || t.starts_with("changed: [")
+        || t.starts_with("skipping: [")
+        || t.starts_with("included: ")
+        || t.starts_with("fatal: [")
+        || t.starts_with("...ignoring")
+        || t.starts_with("\"")
+        || t.starts_with('{')
+        || t.starts_with('}')
+        || t.starts_with(']')
+        || t.contains(" : ok="))
+}
+
+fn print_recap(p: &crate::actions::playbook::PlaybookProgress) {
+    let counts = p.counts();
+    if counts.is_empty() && p.errors.is_empty() {
+        return;
+    }
+    println!(
+        "recap{}:",
+        p.playbook
+            .as_deref()
+            .map(|b| format!(" of {b}"))
+            .unwrap_or_default()
+    );
+    for (h, c) in &counts {
+        println!(
+            "  {h:<20} ok={} changed={} unreachable={} failed={} skipped={} rescued={} ignored={}",
+            c.ok, c.changed, c.unreachable, c.failed, c.skipped, c.rescued, c.ignored
+        );
+    }
+    if let Some(f) = p.failure_summary() {
+        println!("FAILED: {f}");
+    }
+}
+
+/// `pigsty-tui run provision show RUN`: the progress of a saved run.
+pub fn show_saved_run(state_dir: &std::path::Path, run: &str, raw: bool) -> i32 {
+    let path = {
+        let p = PathBuf::from(run);
+        if p.is_file() {
+            p
+        } else {
+            state_dir.join("tasks").join(format!("{run}.log"))
+        }
+    };
+    match crate::actions::playbook::LogFollower::read_all(&path, None) {
+        Err(e) => {
+            eprintln!("error: cannot read the run {run}: {e}");
+            EXIT_REFUSED
+        }
+        Ok(f) => {
+            if raw {
+                for l in &f.raw {
+                    println!("{l}");
+                }
+            }
+            if f.progress.plays.is_empty() && f.progress.errors.is_empty() {
+                eprintln!("{}: no playbook progress in this log", path.display());
+                return EXIT_FAILED;
+            }
+            print!("{}", f.progress.to_text());
+            match f.progress.failure_summary() {
+                Some(s) => {
+                    println!("FAILED: {s}");
+                    EXIT_FAILED
+                }
+                None if f.progress.finished() => EXIT_OK,
+                None => {
+                    println!("(the run did not reach its recap)");
+                    EXIT_FAILED
+                }
+            }
+        }
+    }
 }

@@ -596,9 +596,25 @@ impl TaskRunner {
 /// status once the task has finished.
 pub async fn follow<W: std::io::Write>(
     task: &TaskHandle,
+    events: mpsc::UnboundedReceiver<TaskEvent>,
+    out: &mut W,
+    show_output: bool,
+) -> TaskStatus {
+    let mut plain = |host: &str, stream: Stream, text: &str| -> Option<String> {
+        let mark = if stream == Stream::Stderr { '!' } else { '|' };
+        Some(format!("    {host} {mark} {text}"))
+    };
+    follow_with(task, events, out, show_output, &mut plain).await
+}
+
+/// [`follow`], with each complete output line (host, stream, text) turned
+/// into the line to print (`None`: print nothing) by `shown`.
+pub async fn follow_with<W: std::io::Write>(
+    task: &TaskHandle,
     mut events: mpsc::UnboundedReceiver<TaskEvent>,
     out: &mut W,
     show_output: bool,
+    shown: &mut dyn FnMut(&str, Stream, &str) -> Option<String>,
 ) -> TaskStatus {
     let (names, total, header) = {
         let s = task.state();
@@ -617,10 +633,11 @@ pub async fn follow<W: std::io::Write>(
     let _ = writeln!(out, "{header}");
     let mut partial: BTreeMap<(String, Stream), Vec<u8>> = BTreeMap::new();
     let name = |i: usize| names.get(i).cloned().unwrap_or_default();
-    let flush = |out: &mut W, key: &(String, Stream), bytes: &[u8]| {
-        let mark = if key.1 == Stream::Stderr { '!' } else { '|' };
+    let mut flush = |out: &mut W, key: &(String, Stream), bytes: &[u8]| {
         let text = String::from_utf8_lossy(bytes);
-        let _ = writeln!(out, "    {} {mark} {}", key.0, text.trim_end_matches('\r'));
+        if let Some(line) = shown(&key.0, key.1, text.trim_end_matches('\r')) {
+            let _ = writeln!(out, "{line}");
+        }
     };
     while let Some(ev) = events.recv().await {
         let _ = match ev {
