@@ -197,6 +197,7 @@ async fn event_loop(
             }
             Some(()) = task_rx.recv() => {
                 while task_rx.try_recv().is_ok() {}
+                app.poll_playbooks();
                 if app.overlay.is_some() {
                     dirty = true;
                 }

@@ -131,6 +131,66 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "health checks on the cluster's nodes",
     },
     CommandSpec {
+        name: "create-cluster",
+        aliases: &[],
+        argument: "",
+        description: "provision the selected cluster (pgsql.yml)",
+    },
+    CommandSpec {
+        name: "remove-cluster",
+        aliases: &[],
+        argument: "",
+        description: "remove the selected cluster (pgsql-rm.yml)",
+    },
+    CommandSpec {
+        name: "add-instance",
+        aliases: &[],
+        argument: "[IP]",
+        description: "provision a declared instance (pgsql.yml -l IP)",
+    },
+    CommandSpec {
+        name: "remove-instance",
+        aliases: &[],
+        argument: "[IP]",
+        description: "remove an instance (pgsql-rm.yml -l IP)",
+    },
+    CommandSpec {
+        name: "create-user",
+        aliases: &[],
+        argument: "USER",
+        description: "create a user declared in pg_users (pgsql-user.yml)",
+    },
+    CommandSpec {
+        name: "create-db",
+        aliases: &[],
+        argument: "DBNAME",
+        description: "create a database declared in pg_databases (pgsql-db.yml)",
+    },
+    CommandSpec {
+        name: "reload-hba",
+        aliases: &[],
+        argument: "",
+        description: "render and reload HBA rules of the cluster",
+    },
+    CommandSpec {
+        name: "reload-services",
+        aliases: &[],
+        argument: "",
+        description: "render and reload HAProxy services of the cluster",
+    },
+    CommandSpec {
+        name: "infra",
+        aliases: &[],
+        argument: "",
+        description: "(re)configure the infrastructure (infra.yml)",
+    },
+    CommandSpec {
+        name: "open-run",
+        aliases: &[],
+        argument: "ID|FILE",
+        description: "reopen a saved provisioning run (its task log)",
+    },
+    CommandSpec {
         name: "events",
         aliases: &[],
         argument: "",
@@ -174,6 +234,8 @@ pub enum Command {
     Tasks,
     /// The event timeline.
     Events,
+    /// Reopen a saved provisioning run.
+    OpenRun(String),
     /// An action on the selected cluster / instance, with its argument.
     Act {
         name: &'static str,
@@ -236,13 +298,30 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "help" => no_arg(Command::Help),
         "tasks" => no_arg(Command::Tasks),
         "events" => no_arg(Command::Events),
+        "open-run" => need_arg("a task id or a log file").map(Command::OpenRun),
         "switchover" | "failover" | "restart" | "reload" | "reinit" | "backup" => {
             Ok(Command::Act {
                 name: spec.name,
                 arg: arg.to_string(),
             })
         }
-        "pause" | "resume" | "backups" | "inspect" => no_arg(Command::Act {
+        "add-instance" | "remove-instance" => Ok(Command::Act {
+            name: spec.name,
+            arg: arg.to_string(),
+        }),
+        "create-user" | "create-db" => {
+            let a = need_arg(if spec.name == "create-user" {
+                "a user name declared in pg_users"
+            } else {
+                "a database name declared in pg_databases"
+            })?;
+            Ok(Command::Act {
+                name: spec.name,
+                arg: a,
+            })
+        }
+        "pause" | "resume" | "backups" | "inspect" | "create-cluster" | "remove-cluster"
+        | "reload-hba" | "reload-services" | "infra" => no_arg(Command::Act {
             name: spec.name,
             arg: String::new(),
         }),

@@ -44,6 +44,18 @@ pub struct TaskEntry {
     pub handle: TaskHandle,
     /// The plan it runs (read back for listings and inspections).
     pub plan: Option<ActionPlan>,
+    /// A provisioning task: its playbook's progress, read from the task log
+    /// as it grows ([`AppState::poll_playbooks`]).
+    pub playbook: Option<crate::actions::playbook::LogFollower>,
+}
+
+/// Whose playbook progress the playbook view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaybookSource {
+    /// A task of this session (index into [`AppState::tasks`]).
+    Task(usize),
+    /// A saved run reopened from its log ([`AppState::saved_run`]).
+    Saved,
 }
 
 /// Which pane receives keys when no popup is open.
@@ -97,6 +109,13 @@ pub enum Overlay {
         follow: bool,
         /// `c` was pressed: waiting for `y` to cancel the task.
         confirm_cancel: bool,
+    },
+    /// A playbook's progress (plays → tasks → hosts) or, with `raw`,
+    /// Ansible's own output. `scroll` counts lines up from the end.
+    Playbook {
+        source: PlaybookSource,
+        scroll: usize,
+        raw: bool,
     },
 }
 
@@ -227,6 +246,8 @@ pub struct AppState {
     pub state_dir: Option<PathBuf>,
     /// Messages of background work (report written…), shown in the footer.
     pub messages: Option<tokio::sync::mpsc::UnboundedSender<(String, bool)>>,
+    /// A saved provisioning run reopened with `:open-run` (title, progress).
+    pub saved_run: Option<(String, crate::actions::playbook::LogFollower)>,
 }
 
 impl AppState {
@@ -255,6 +276,7 @@ impl AppState {
             ssh: None,
             state_dir: None,
             messages: None,
+            saved_run: None,
         }
     }
 
@@ -357,12 +379,34 @@ impl AppState {
                         }
                     });
                 }
-                self.tasks.push(TaskEntry { handle, plan });
-                self.overlay = Some(Overlay::Task {
-                    index: self.tasks.len() - 1,
-                    scroll: 0,
-                    follow: true,
-                    confirm_cancel: false,
+                let playbook = plan
+                    .as_ref()
+                    .filter(|p| p.action.is_provisioning())
+                    .map(|_| {
+                        crate::actions::playbook::LogFollower::new(
+                            handle.state().log_path.clone(),
+                            None,
+                        )
+                    });
+                let index = self.tasks.len();
+                self.overlay = Some(if playbook.is_some() {
+                    Overlay::Playbook {
+                        source: PlaybookSource::Task(index),
+                        scroll: 0,
+                        raw: false,
+                    }
+                } else {
+                    Overlay::Task {
+                        index,
+                        scroll: 0,
+                        follow: true,
+                        confirm_cancel: false,
+                    }
+                });
+                self.tasks.push(TaskEntry {
+                    handle,
+                    plan,
+                    playbook,
                 });
             }
             Err(e) => {
@@ -412,13 +456,56 @@ impl AppState {
 
     /// Called on every tick; returns whether the screen must be redrawn.
     pub fn on_tick(&mut self, now: Instant) -> bool {
+        let playbooks = self.poll_playbooks();
         match &self.status {
             Some(s) if now.duration_since(s.since) >= STATUS_LIFETIME => {
                 self.status = None;
                 true
             }
-            _ => false,
+            _ => playbooks,
         }
+    }
+
+    /// Reads what provisioning tasks appended to their logs (local files)
+    /// into their playbook progress; returns whether anything changed.
+    pub fn poll_playbooks(&mut self) -> bool {
+        let mut changed = false;
+        for t in &mut self.tasks {
+            if let Some(f) = &mut t.playbook {
+                changed |= f.poll();
+            }
+        }
+        changed
+    }
+
+    /// `:open-run ID|PATH`: reopens a saved provisioning run (its task log
+    /// under `<state>/tasks/`) in the playbook view.
+    pub fn open_saved_run(&mut self, run: &str) -> Result<(), String> {
+        let path = {
+            let p = PathBuf::from(run);
+            if p.is_file() {
+                p
+            } else {
+                match &self.state_dir {
+                    Some(d) => d.join("tasks").join(format!("{run}.log")),
+                    None => p,
+                }
+            }
+        };
+        let f = crate::actions::playbook::LogFollower::read_all(&path, None)?;
+        if f.progress.plays.is_empty() && f.progress.errors.is_empty() {
+            return Err(format!(
+                "{}: no playbook progress in this log",
+                path.display()
+            ));
+        }
+        self.saved_run = Some((run.to_string(), f));
+        self.overlay = Some(Overlay::Playbook {
+            source: PlaybookSource::Saved,
+            scroll: 0,
+            raw: false,
+        });
+        Ok(())
     }
 
     /// The selection changed: the detail pane starts from the top again.
@@ -588,6 +675,7 @@ impl AppState {
                 self.overlay = None;
             }
             Command::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Command::OpenRun(run) => self.open_saved_run(&run)?,
         }
         Ok(Outcome::Handled)
     }
@@ -662,6 +750,43 @@ impl AppState {
             "inspect" => Action::Inspect {
                 cluster: Some(cluster),
             },
+            "create-cluster" => Action::CreateCluster { cluster },
+            "remove-cluster" => Action::RemoveCluster { cluster },
+            "add-instance" | "remove-instance" => {
+                let ip = match (&arg, &member) {
+                    (Some(a), _) => a.clone(),
+                    (None, Some(m)) => deployment
+                        .cluster(&cluster)
+                        .and_then(|c| c.instances.iter().find(|i| &i.name == m))
+                        .map(|i| i.ip.clone())
+                        .unwrap_or_else(|| m.clone()),
+                    (None, None) => {
+                        return Err(format!("{name} needs an IP (or select the instance)"));
+                    }
+                };
+                if name == "add-instance" {
+                    Action::AddInstance {
+                        cluster,
+                        ips: vec![ip],
+                    }
+                } else {
+                    Action::RemoveInstance {
+                        cluster,
+                        ips: vec![ip],
+                    }
+                }
+            }
+            "create-user" => Action::CreateUser {
+                cluster,
+                user: arg.ok_or("create-user needs a user name")?,
+            },
+            "create-db" => Action::CreateDatabase {
+                cluster,
+                database: arg.ok_or("create-database needs a database name")?,
+            },
+            "reload-hba" => Action::ReloadHba { cluster },
+            "reload-services" => Action::ReloadServices { cluster },
+            "infra" => Action::Infra,
             other => return Err(format!("unknown action {other}")),
         })
     }

@@ -88,8 +88,10 @@ fn keys_width(sections: &[Section]) -> usize {
 /// The help text laid out in `columns` columns of `col_w` each.
 fn help_lines(t: &Theme, columns: usize, col_w: usize) -> Vec<Line<'static>> {
     let sections = sections();
-    let key_w = keys_width(&sections).min(col_w / 2);
+    // Keys are aligned per section: the long palette commands do not push
+    // every other section's descriptions out of their column.
     let render = |s: &Section| -> Vec<Line<'static>> {
+        let key_w = keys_width(std::slice::from_ref(s)).min(col_w / 2);
         let mut lines = vec![Line::styled(s.title.to_string(), t.table_header)];
         for (k, a) in &s.entries {
             lines.push(Line::from(vec![

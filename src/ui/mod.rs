@@ -25,6 +25,7 @@ pub mod live;
 pub mod node_view;
 pub mod overview;
 pub mod palette;
+pub mod playbook_view;
 pub mod tasks;
 pub mod text;
 pub mod theme;
@@ -122,6 +123,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
         Some(Overlay::Tasks { .. }) => &tasks::TaskList,
         Some(Overlay::Events { .. }) => &events::EventsView,
         Some(Overlay::Task { .. }) => &tasks::TaskView,
+        Some(Overlay::Playbook { .. }) => &playbook_view::PlaybookView,
         None if app.filter_editing => &filter::FilterBar,
         None => match app.focus {
             Focus::Tree => &tree::TreePane,
@@ -131,7 +133,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 13] {
+pub fn all_components() -> [&'static dyn Component; 14] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -146,6 +148,7 @@ pub fn all_components() -> [&'static dyn Component; 13] {
         &tasks::TaskList,
         &tasks::TaskView,
         &events::EventsView,
+        &playbook_view::PlaybookView,
     ]
 }
 
@@ -181,6 +184,9 @@ pub fn draw(
         Some(Overlay::Tasks { .. }) => tasks::TaskList.draw(frame, frame.area(), &view),
         Some(Overlay::Events { .. }) => events::EventsView.draw(frame, frame.area(), &view),
         Some(Overlay::Task { .. }) => tasks::TaskView.draw(frame, frame.area(), &view),
+        Some(Overlay::Playbook { .. }) => {
+            playbook_view::PlaybookView.draw(frame, frame.area(), &view)
+        }
         None => {}
     }
 }

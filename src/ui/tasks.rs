@@ -131,8 +131,82 @@ pub fn menu_items(app: &AppState, deployment: &Deployment) -> Vec<MenuItem> {
             action: Action::Inspect { cluster: Some(c) },
         },
     ]);
+    if let Some(cl) = deployment.cluster(&cluster) {
+        items.extend(provisioning_items(cl, member.as_deref()));
+    }
     if app.readonly {
         items.retain(|i| !i.action.is_mutating());
+    }
+    items
+}
+
+/// Provisioning entries (Pigsty's playbooks on the admin node): the selected
+/// instance added / removed, the cluster created / removed, HBA and services
+/// reloaded, each declared user and database created.
+fn provisioning_items(cl: &crate::model::Cluster, member: Option<&str>) -> Vec<MenuItem> {
+    let c = cl.name.clone();
+    let mut items = Vec::new();
+    if let Some(i) = member.and_then(|m| cl.instances.iter().find(|i| i.name == m)) {
+        items.push(MenuItem {
+            key: 'a',
+            label: format!("add instance {} ({}) — pgsql.yml", i.name, i.ip),
+            action: Action::AddInstance {
+                cluster: c.clone(),
+                ips: vec![i.ip.clone()],
+            },
+        });
+        items.push(MenuItem {
+            key: 'X',
+            label: format!("remove instance {} ({}) — pgsql-rm.yml", i.name, i.ip),
+            action: Action::RemoveInstance {
+                cluster: c.clone(),
+                ips: vec![i.ip.clone()],
+            },
+        });
+    } else {
+        items.push(MenuItem {
+            key: 'C',
+            label: format!("create cluster {c} — pgsql.yml"),
+            action: Action::CreateCluster { cluster: c.clone() },
+        });
+        items.push(MenuItem {
+            key: 'X',
+            label: format!("remove cluster {c} — pgsql-rm.yml"),
+            action: Action::RemoveCluster { cluster: c.clone() },
+        });
+    }
+    items.push(MenuItem {
+        key: 'h',
+        label: format!("reload HBA rules of {c}"),
+        action: Action::ReloadHba { cluster: c.clone() },
+    });
+    items.push(MenuItem {
+        key: 'v',
+        label: format!("reload services (HAProxy) of {c}"),
+        action: Action::ReloadServices { cluster: c.clone() },
+    });
+    let mut keys = '1'..='9';
+    for user in crate::actions::provision::declared_names(cl, "pg_users") {
+        let Some(key) = keys.next() else { break };
+        items.push(MenuItem {
+            key,
+            label: format!("create user {user} — pgsql-user.yml"),
+            action: Action::CreateUser {
+                cluster: c.clone(),
+                user,
+            },
+        });
+    }
+    for db in crate::actions::provision::declared_names(cl, "pg_databases") {
+        let Some(key) = keys.next() else { break };
+        items.push(MenuItem {
+            key,
+            label: format!("create database {db} — pgsql-db.yml"),
+            action: Action::CreateDatabase {
+                cluster: c.clone(),
+                database: db,
+            },
+        });
     }
     items
 }
@@ -476,7 +550,7 @@ pub fn elapsed(d: Duration) -> String {
 
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
 
-fn task_elapsed(s: &TaskState) -> Duration {
+pub fn task_elapsed(s: &TaskState) -> Duration {
     s.duration.unwrap_or_else(|| {
         let now = time::OffsetDateTime::now_utc();
         (now - s.started).try_into().unwrap_or_default()
@@ -600,11 +674,19 @@ impl Component for TaskList {
                 })
             }
             KeyCode::Enter if selected < n => {
-                app.overlay = Some(Overlay::Task {
-                    index: selected,
-                    scroll: 0,
-                    follow: true,
-                    confirm_cancel: false,
+                app.overlay = Some(if app.tasks[selected].playbook.is_some() {
+                    Overlay::Playbook {
+                        source: crate::app::state::PlaybookSource::Task(selected),
+                        scroll: 0,
+                        raw: false,
+                    }
+                } else {
+                    Overlay::Task {
+                        index: selected,
+                        scroll: 0,
+                        follow: true,
+                        confirm_cancel: false,
+                    }
                 })
             }
             _ => {}
