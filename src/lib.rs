@@ -15,6 +15,7 @@ pub mod logging;
 pub mod model;
 pub mod net_guard;
 pub mod paths;
+pub mod setup;
 pub mod snapshot;
 pub mod sources;
 pub mod tasks;

@@ -52,3 +52,11 @@ impl Paths {
         self.log_dir().join("pigsty-tui.log")
     }
 }
+
+/// `~/x` → `$HOME/x` (other paths unchanged).
+pub fn expand_tilde(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}

@@ -48,7 +48,8 @@ pub struct PlaybookCall {
 }
 
 impl PlaybookCall {
-    fn new(playbook: &str) -> Self {
+    /// `./<playbook>` without limit, tags or extra vars.
+    pub fn new(playbook: &str) -> Self {
         PlaybookCall {
             playbook: playbook.into(),
             limit: None,
@@ -166,7 +167,7 @@ pub fn admin_node(d: &Deployment) -> Option<&InfraNode> {
 }
 
 /// `cd` into the Pigsty home (`~/…` relative to the admin user's home).
-fn cd_home(home: &str) -> String {
+pub fn cd_home(home: &str) -> String {
     let cd = match home.strip_prefix("~/") {
         Some(rest) => format!("cd \"$HOME\"/{}", quote(rest)),
         None if home == "~" => "cd \"$HOME\"".into(),
