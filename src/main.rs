@@ -65,6 +65,9 @@ fn run(cli: Cli) -> Result<i32> {
                 },
             )
         }
+        Some(Command::Setup(args)) => {
+            cli::setup::run(args, paths.state_dir.clone(), cli.known_hosts.clone())
+        }
         Some(Command::Check) => {
             let path = inventory_path(&cli, &config)?;
             Ok(cli::check::run(&path))

@@ -5,6 +5,7 @@ pub mod events;
 pub mod info;
 pub mod report;
 pub mod run;
+pub mod setup;
 pub mod status;
 pub mod tui;
 
@@ -98,6 +99,9 @@ pub enum Command {
     /// reinit, pause, resume, backup, backups, inspect) headless. Exit code:
     /// 0 done, 1 failed, 2 refused (read-only, pre-check, confirmation).
     Run(run::RunArgs),
+    /// Guided setup: nodes → SSH checks → pigsty.yml → install playbooks →
+    /// verify → console. Resumes a saved wizard; `--headless` for scripts.
+    Setup(setup::SetupArgs),
     /// Validate the inventory; exit 1 on errors.
     Check,
     /// Show where configuration and themes are read and logs and state written.

@@ -622,7 +622,9 @@ async fn run_async(
 
 /// Headless progress of a playbook: one line per task and per host result,
 /// failures with their message; `raw`: Ansible's own output instead.
-fn provision_lines(raw: bool) -> impl FnMut(&str, crate::tasks::Stream, &str) -> Option<String> {
+pub fn provision_lines(
+    raw: bool,
+) -> impl FnMut(&str, crate::tasks::Stream, &str) -> Option<String> {
     use crate::actions::playbook::{EVENT_MARKER, PlaybookProgress};
     let mut progress = PlaybookProgress::new();
     move |host: &str, stream: crate::tasks::Stream, text: &str| {

@@ -23,6 +23,7 @@ pub mod checks;
 pub mod config;
 pub mod install;
 pub mod verify;
+pub mod wizard;
 
 use std::path::{Path, PathBuf};
 

@@ -26,6 +26,7 @@ pub mod node_view;
 pub mod overview;
 pub mod palette;
 pub mod playbook_view;
+pub mod setup_wizard;
 pub mod tasks;
 pub mod text;
 pub mod theme;
