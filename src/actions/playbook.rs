@@ -35,9 +35,9 @@ pub fn is_event_line(line: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResultStatus {
+    Skipped,
     Ok,
     Changed,
-    Skipped,
     Failed,
     Unreachable,
 }

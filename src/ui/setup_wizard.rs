@@ -49,11 +49,12 @@ fn step_bar(w: &Wizard, t: &Theme) -> Line<'static> {
         } else {
             t.dim
         };
-        let mark = if *s < w.step() { "✓" } else { "" };
-        spans.push(Span::styled(
-            format!(" {}{}{} ", i + 1, mark, s.title()),
-            style,
-        ));
+        let mark = if *s < w.step() {
+            "✓".to_string()
+        } else {
+            (i + 1).to_string()
+        };
+        spans.push(Span::styled(format!(" {mark} {} ", s.title()), style));
     }
     Line::from(spans)
 }
@@ -152,8 +153,9 @@ fn check_body(w: &Wizard, t: &Theme, cols: usize) -> Vec<Line<'static>> {
         ),
         if fails > 0 { t.error } else { t.status_up },
     ));
+    // problems first (with their fix), then what passed, a line per node
     let mut last = String::new();
-    for c in &w.checks {
+    for c in w.checks.iter().filter(|c| c.verdict != Verdict::Pass) {
         let node = if c.node == last { "" } else { c.node.as_str() };
         last = c.node.clone();
         lines.push(Line::from(vec![
@@ -169,11 +171,43 @@ fn check_body(w: &Wizard, t: &Theme, cols: usize) -> Vec<Line<'static>> {
             ),
         ]));
         if let Some(f) = &c.fix {
-            lines.push(Line::styled(
-                truncate(&format!("{:>31}fix: {f}", ""), cols).into_owned(),
-                verdict_style(c.verdict, t),
-            ));
+            for l in super::text::wrap_words(&format!("fix: {f}"), cols.saturating_sub(31).max(20))
+            {
+                lines.push(Line::styled(
+                    truncate(&format!("{:>31}{l}", ""), cols).into_owned(),
+                    verdict_style(c.verdict, t),
+                ));
+            }
         }
+    }
+    for node in w.state.inputs.all_nodes() {
+        let passed: Vec<&str> = w
+            .checks
+            .iter()
+            .filter(|c| c.node == node && c.verdict == Verdict::Pass)
+            .map(|c| c.check)
+            .collect();
+        if passed.is_empty() {
+            continue;
+        }
+        let detail = w
+            .checks
+            .iter()
+            .find(|c| c.node == node && c.check == "os" && c.verdict == Verdict::Pass)
+            .map(|c| format!(" ({})", c.detail))
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", pad(&node, 15)), t.text),
+            Span::styled("✓ ", t.status_up),
+            Span::styled(
+                truncate(
+                    &format!("{}{detail}", passed.join(", ")),
+                    cols.saturating_sub(18),
+                )
+                .into_owned(),
+                t.dim,
+            ),
+        ]));
     }
     lines
 }
