@@ -265,7 +265,7 @@ async fn changed_host_key_is_refused_loudly() {
     assert_eq!(*line, 2);
     assert!(
         msg.starts_with(&format!(
-            "ssh {}:{}: host key changed! known_hosts says {fp_other}, server sent {sent} (line 2 of {})",
+            "ssh {}:{}: HOST KEY CHANGED! {}:2 records {fp_other}, the server sent {sent} — refusing to connect",
             m.ip,
             sb.ssh_port,
             kh.display()
@@ -350,8 +350,8 @@ async fn encrypted_key_without_prompt_says_so() {
         fn passphrase(
             &self,
             _: pigsty_tui::tasks::ssh::PassphraseQuestion,
-        ) -> futures::future::BoxFuture<'static, Option<String>> {
-            Box::pin(async { Some("s3cret".to_string()) })
+        ) -> futures::future::BoxFuture<'static, Option<pigsty_tui::tasks::ssh::Passphrase>> {
+            Box::pin(async { Some(pigsty_tui::tasks::ssh::Passphrase::new("s3cret".into())) })
         }
     }
     let mut c = config(sb, home.path());

@@ -20,11 +20,15 @@
 //! Host keys are checked against the known_hosts files (plain, wildcard and
 //! hashed entries). An unknown key is refused ([`HostKeyPolicy::Strict`]),
 //! recorded ([`HostKeyPolicy::AcceptNew`]) or shown to the operator through
-//! the [`Prompter`] ([`HostKeyPolicy::Ask`]); a changed or revoked key is
-//! always refused. Authentication tries the agent (`SSH_AUTH_SOCK` or
-//! `IdentityAgent`), then the key files; encrypted keys are decrypted with a
-//! passphrase asked through the [`Prompter`] (kept in memory for the life of
-//! the pool, like an agent would).
+//! the [`Prompter`] ([`HostKeyPolicy::Ask`]: one question however many
+//! connections wait for the answer); a changed or revoked key is always
+//! refused (and [`Prompter::alert`]ed). Authentication tries the agent
+//! (`SSH_AUTH_SOCK` or `IdentityAgent`), then the key files; encrypted keys
+//! are decrypted with a passphrase asked through the [`Prompter`] (at most
+//! [`PASSPHRASE_ATTEMPTS`] times). The passphrase is wiped from memory once
+//! the key is decrypted; the decrypted key stays in memory for the life of
+//! the pool (the console session), like an agent would keep it, and is never
+//! written anywhere.
 //!
 //! Errors ([`SshError`]) name user, host and port:
 //! `ssh dba@127.0.0.11:22: authentication refused (tried agent (1 key), ~/.ssh/id_ed25519)`.
@@ -47,7 +51,7 @@ use crate::model::{InfraNode, Instance, SshTarget, Vars, var_str};
 
 pub use config::{HostSettings, OpenSshConfig};
 pub use known_hosts::{HostKeyStatus, fingerprint};
-pub use pool::SshPool;
+pub use pool::{PASSPHRASE_ATTEMPTS, SshPool};
 pub use session::{CommandOutput, Session};
 
 // ---------------------------------------------------------------------------
@@ -183,11 +187,17 @@ pub struct PassphraseQuestion {
     pub attempt: u32,
 }
 
+/// A key passphrase: wiped from memory when dropped.
+pub type Passphrase = zeroize::Zeroizing<String>;
+
 /// Asks the operator (the TUI implements it; headless runs have none).
 pub trait Prompter: Send + Sync {
     fn confirm_host_key(&self, question: HostKeyQuestion) -> BoxFuture<'static, HostKeyAnswer>;
     /// `None`: the operator declined (skip this key).
-    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<String>>;
+    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<Passphrase>>;
+    /// A connection was refused for a reason the operator must see at once
+    /// (a changed or revoked host key): nothing to answer.
+    fn alert(&self, _message: String) {}
 }
 
 /// A question forwarded by a [`ChannelPrompter`], with the slot for its answer.
@@ -199,8 +209,10 @@ pub enum PromptRequest {
     },
     Passphrase {
         question: PassphraseQuestion,
-        reply: oneshot::Sender<Option<String>>,
+        reply: oneshot::Sender<Option<Passphrase>>,
     },
+    /// [`Prompter::alert`]: to show, not to answer.
+    Alert { message: String },
 }
 
 /// A [`Prompter`] forwarding questions over a channel (for the TUI's event
@@ -229,7 +241,7 @@ impl Prompter for ChannelPrompter {
         })
     }
 
-    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<String>> {
+    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<Passphrase>> {
         let (reply, rx) = oneshot::channel();
         let sent = self.tx.send(PromptRequest::Passphrase { question, reply });
         Box::pin(async move {
@@ -238,6 +250,10 @@ impl Prompter for ChannelPrompter {
             }
             rx.await.ok().flatten()
         })
+    }
+
+    fn alert(&self, message: String) {
+        let _ = self.tx.send(PromptRequest::Alert { message });
     }
 }
 
@@ -721,9 +737,9 @@ impl fmt::Display for SshError {
                 line,
             } => write!(
                 f,
-                "host key changed! known_hosts says {known}, server sent {sent} (line {line} of {}) \
+                "HOST KEY CHANGED! {}:{line} records {known}, the server sent {sent} \
                  — refusing to connect: someone may be intercepting the connection, or the host was \
-                 reinstalled (then remove that line)",
+                 reinstalled (then verify the new key and remove that line)",
                 path.display()
             ),
             SshErrorKind::HostKeyOtherType {
@@ -903,7 +919,7 @@ mod tests {
         });
         assert!(
             err.to_string().starts_with(
-                "ssh 127.0.0.11:22: host key changed! known_hosts says SHA256:old, server sent SHA256:new (line 3 of /kh)"
+                "ssh 127.0.0.11:22: HOST KEY CHANGED! /kh:3 records SHA256:old, the server sent SHA256:new — refusing to connect"
             ),
             "{err}"
         );
@@ -925,11 +941,11 @@ mod tests {
         match rx.recv().await.unwrap() {
             PromptRequest::Passphrase { question, reply } => {
                 assert_eq!(question, q);
-                reply.send(Some("pw".into())).unwrap();
+                reply.send(Some(Passphrase::new("pw".into()))).unwrap();
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(answer.await.as_deref(), Some("pw"));
+        assert_eq!(answer.await.as_deref().map(String::as_str), Some("pw"));
         // A dropped reply or receiver means no.
         let hk = HostKeyQuestion {
             host: "h".into(),
@@ -944,6 +960,6 @@ mod tests {
         assert_eq!(answer.await, HostKeyAnswer::Reject);
         drop(rx);
         assert_eq!(p.confirm_host_key(hk).await, HostKeyAnswer::Reject);
-        assert_eq!(p.passphrase(q).await, None);
+        assert!(p.passphrase(q).await.is_none());
     }
 }
