@@ -1529,3 +1529,171 @@ fn report_needs_ssh_and_a_cluster() {
     press(&mut app, &d, KeyCode::Char('R'));
     assert!(app.status.unwrap().text.contains("select a cluster"));
 }
+
+// ---------------------------------------------------------------- SSH questions
+
+fn host_key_question(other: bool) -> pigsty_tui::tasks::ssh::HostKeyQuestion {
+    pigsty_tui::tasks::ssh::HostKeyQuestion {
+        host: "10.10.10.11".into(),
+        port: 22,
+        key_type: "ssh-ed25519".into(),
+        fingerprint: "SHA256:k3KqeTJkB7pY8WbW0Ql4nW2v5TzSx1h0nH4r8m5Zc9E".into(),
+        known_hosts: Some("/home/dba/.ssh/known_hosts".into()),
+        other_known_keys: if other {
+            vec!["ecdsa-sha2-nistp256 SHA256:Xx (line 4 of /home/dba/.ssh/known_hosts)".into()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+fn ask_host_key(
+    app: &mut AppState,
+    question: pigsty_tui::tasks::ssh::HostKeyQuestion,
+) -> tokio::sync::oneshot::Receiver<pigsty_tui::tasks::ssh::HostKeyAnswer> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    app.prompts
+        .push(pigsty_tui::tasks::ssh::PromptRequest::HostKey { question, reply });
+    rx
+}
+
+fn ask_passphrase(
+    app: &mut AppState,
+    attempt: u32,
+) -> tokio::sync::oneshot::Receiver<Option<pigsty_tui::tasks::ssh::Passphrase>> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    app.prompts
+        .push(pigsty_tui::tasks::ssh::PromptRequest::Passphrase {
+            question: pigsty_tui::tasks::ssh::PassphraseQuestion {
+                key_file: "/home/dba/.ssh/id_ed25519".into(),
+                connecting_to: "dba@10.10.10.11:22".into(),
+                attempt,
+            },
+            reply,
+        });
+    rx
+}
+
+#[test]
+fn host_key_dialog_asks_and_audits_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.home = Some("/home/dba".into());
+    app.state_dir = Some(dir.path().to_path_buf());
+    let mut first = ask_host_key(&mut app, host_key_question(false));
+    let mut second = ask_host_key(&mut app, host_key_question(true));
+    snapshot_at_sizes("host_key_dialog", &app, &d);
+    for (w, h) in [(20, 6), (40, 12), (60, 16)] {
+        render(&app, &d, w, h);
+    }
+    // The dialog has every key: global ones do nothing.
+    assert_eq!(press(&mut app, &d, KeyCode::Char('q')), Outcome::Handled);
+    assert_eq!(press(&mut app, &d, KeyCode::Char('?')), Outcome::Handled);
+    assert_eq!(app.overlay, None);
+    assert!(first.try_recv().is_err(), "not answered yet");
+    let footer = render(&app, &d, 80, 24)
+        .lines()
+        .nth(23)
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("a accept+save"), "{footer}");
+    // `a` accepts and saves; the answer reaches the connection and the
+    // audit log.
+    press(&mut app, &d, KeyCode::Char('a'));
+    assert_eq!(
+        first.try_recv(),
+        Ok(pigsty_tui::tasks::ssh::HostKeyAnswer::Accept)
+    );
+    let status = app.status.as_ref().unwrap().text.clone();
+    assert_eq!(
+        status,
+        "host key of 10.10.10.11:22 accepted, recorded in ~/.ssh/known_hosts"
+    );
+    // The next question (other key types known: said loudly).
+    insta::assert_snapshot!(
+        "host_key_dialog_other_types_80x24",
+        render(&app, &d, 80, 24)
+    );
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(
+        second.try_recv(),
+        Ok(pigsty_tui::tasks::ssh::HostKeyAnswer::Reject)
+    );
+    assert!(app.prompts.is_empty());
+    let audit = pigsty_tui::tasks::audit::AuditLog::new(dir.path())
+        .read_all()
+        .unwrap();
+    let seen: Vec<(&str, &str, &str, &str)> = audit
+        .iter()
+        .map(|r| {
+            (
+                r.event.as_str(),
+                r.target.as_str(),
+                r.status.as_str(),
+                r.steps[0].name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "host_key",
+                "10.10.10.11:22",
+                "accepted",
+                "ssh-ed25519 SHA256:k3KqeTJkB7pY8WbW0Ql4nW2v5TzSx1h0nH4r8m5Zc9E"
+            ),
+            (
+                "host_key",
+                "10.10.10.11:22",
+                "rejected",
+                "ssh-ed25519 SHA256:k3KqeTJkB7pY8WbW0Ql4nW2v5TzSx1h0nH4r8m5Zc9E"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn passphrase_dialog_masks_the_input() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.home = Some("/home/dba".into());
+    let mut rx = ask_passphrase(&mut app, 2);
+    type_text(&mut app, &d, "hunter2");
+    let screen = render(&app, &d, 80, 24);
+    assert!(!screen.contains("hunter2"), "{screen}");
+    assert!(screen.contains("•••••••"), "{screen}");
+    insta::assert_snapshot!("passphrase_dialog_80x24", screen);
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(
+        rx.try_recv().unwrap().as_deref().map(String::as_str),
+        Some("hunter2")
+    );
+    assert!(app.prompts.is_empty());
+    // Esc skips the key.
+    let mut rx = ask_passphrase(&mut app, 1);
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(rx.try_recv().unwrap(), None);
+    assert_eq!(
+        app.status.as_ref().unwrap().text,
+        "key ~/.ssh/id_ed25519 skipped (no passphrase)"
+    );
+}
+
+#[test]
+fn changed_host_key_alert_is_shown_until_closed() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.prompts
+        .push(pigsty_tui::tasks::ssh::PromptRequest::Alert {
+            message: "ssh 10.10.10.12:22: HOST KEY CHANGED! /home/dba/.ssh/known_hosts:2 records \
+                  SHA256:old, the server sent SHA256:new — refusing to connect"
+                .into(),
+        });
+    insta::assert_snapshot!("host_key_changed_alert_80x24", render(&app, &d, 80, 24));
+    press(&mut app, &d, KeyCode::Char('x'));
+    assert!(!app.prompts.is_empty());
+    press(&mut app, &d, KeyCode::Enter);
+    assert!(app.prompts.is_empty());
+}

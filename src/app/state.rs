@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use ratatui::layout::Rect;
 
 use super::palette::{self, Command, PaletteState};
+use super::prompt::{Decision, PromptKey, Prompts};
 use super::tree::{TreeItem, TreeState};
 use crate::actions::{Action, ActionPlan, PlanOptions, Refusal};
 use crate::model::Deployment;
@@ -227,6 +228,9 @@ pub struct AppState {
     pub state_dir: Option<PathBuf>,
     /// Messages of background work (report written…), shown in the footer.
     pub messages: Option<tokio::sync::mpsc::UnboundedSender<(String, bool)>>,
+    /// Questions of SSH connections (unknown host key, key passphrase) and
+    /// SSH alerts: the first one is a modal dialog over everything.
+    pub prompts: Prompts,
 }
 
 impl AppState {
@@ -255,7 +259,83 @@ impl AppState {
             ssh: None,
             state_dir: None,
             messages: None,
+            prompts: Prompts::default(),
         }
+    }
+
+    /// A key while an SSH question is on screen (see [`super::prompt`]).
+    pub fn answer_prompt(&mut self, key: crossterm::event::KeyEvent) -> Outcome {
+        match self.prompts.handle_key(key) {
+            PromptKey::Idle => Outcome::Ignored,
+            PromptKey::Handled => Outcome::Handled,
+            PromptKey::Decided(d) => {
+                self.prompt_decided(d);
+                Outcome::Handled
+            }
+        }
+    }
+
+    /// Audits host key answers and says what happens next.
+    fn prompt_decided(&mut self, d: Decision) {
+        match d {
+            Decision::HostKey { question, answer } => {
+                tracing::info!(host = %question.address(), fingerprint = %question.fingerprint,
+                    answer = answer.as_str(), "host key answer");
+                let record = question.audit_record(answer, &crate::tasks::local_user());
+                let audit = match &self.runner {
+                    Some(r) => r.audit().clone(),
+                    None => crate::tasks::audit::AuditLog::new(
+                        &self
+                            .state_dir
+                            .clone()
+                            .unwrap_or_else(|| crate::paths::Paths::resolve().state_dir),
+                    ),
+                };
+                if let Err(e) = audit.append(&record) {
+                    self.set_status(
+                        format!("cannot write the audit log {}: {e}", audit.path().display()),
+                        true,
+                    );
+                    return;
+                }
+                let who = question.address();
+                match answer {
+                    crate::tasks::ssh::HostKeyAnswer::Accept => self.set_status(
+                        format!(
+                            "host key of {who} accepted{}",
+                            question
+                                .known_hosts
+                                .as_ref()
+                                .map(|p| format!(", recorded in {}", self.shown_path(p)))
+                                .unwrap_or_default()
+                        ),
+                        false,
+                    ),
+                    crate::tasks::ssh::HostKeyAnswer::AcceptOnce => self.set_status(
+                        format!("host key of {who} accepted for this session only"),
+                        false,
+                    ),
+                    crate::tasks::ssh::HostKeyAnswer::Reject => self.set_status(
+                        format!("host key of {who} rejected: tasks on it fail"),
+                        true,
+                    ),
+                }
+            }
+            Decision::Passphrase {
+                key_file,
+                given: false,
+                ..
+            } => {
+                let shown = self.shown_path(&key_file);
+                self.set_status(format!("key {shown} skipped (no passphrase)"), false);
+            }
+            Decision::Passphrase { .. } | Decision::Dismissed => {}
+        }
+    }
+
+    /// `path` with the home directory as `~`.
+    pub fn shown_path(&self, path: &std::path::Path) -> String {
+        crate::ui::text::shorten_path(path, self.home.as_deref(), usize::MAX / 2)
     }
 
     /// The cluster and instance (if an instance is selected) of the tree's

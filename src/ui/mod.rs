@@ -25,6 +25,7 @@ pub mod live;
 pub mod node_view;
 pub mod overview;
 pub mod palette;
+pub mod prompt_dialog;
 pub mod tasks;
 pub mod text;
 pub mod theme;
@@ -111,6 +112,9 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
 /// The component that receives keys now: an open popup, the filter bar
 /// being edited, else the focused pane.
 pub fn focused_component(app: &AppState) -> &'static dyn Component {
+    if !app.prompts.is_empty() {
+        return &prompt_dialog::PromptDialog;
+    }
     match &app.overlay {
         Some(Overlay::Help { .. }) => &help::HelpPopup,
         Some(Overlay::Palette(_)) => &palette::Palette,
@@ -131,7 +135,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 13] {
+pub fn all_components() -> [&'static dyn Component; 14] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -146,6 +150,7 @@ pub fn all_components() -> [&'static dyn Component; 13] {
         &tasks::TaskList,
         &tasks::TaskView,
         &events::EventsView,
+        &prompt_dialog::PromptDialog,
     ]
 }
 
@@ -182,5 +187,9 @@ pub fn draw(
         Some(Overlay::Events { .. }) => events::EventsView.draw(frame, frame.area(), &view),
         Some(Overlay::Task { .. }) => tasks::TaskView.draw(frame, frame.area(), &view),
         None => {}
+    }
+    // SSH questions go over everything: a task waits for the answer.
+    if !app.prompts.is_empty() {
+        prompt_dialog::PromptDialog.draw(frame, frame.area(), &view);
     }
 }

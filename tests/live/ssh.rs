@@ -350,7 +350,8 @@ async fn encrypted_key_without_prompt_says_so() {
         fn passphrase(
             &self,
             _: pigsty_tui::tasks::ssh::PassphraseQuestion,
-        ) -> futures::future::BoxFuture<'static, Option<pigsty_tui::tasks::ssh::Passphrase>> {
+        ) -> futures::future::BoxFuture<'static, Option<pigsty_tui::tasks::ssh::Passphrase>>
+        {
             Box::pin(async { Some(pigsty_tui::tasks::ssh::Passphrase::new("s3cret".into())) })
         }
     }

@@ -177,6 +177,91 @@ pub enum HostKeyAnswer {
     Reject,
 }
 
+impl HostKeyAnswer {
+    /// `accepted` (and saved), `accepted_once`, `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyAnswer::Accept => "accepted",
+            HostKeyAnswer::AcceptOnce => "accepted_once",
+            HostKeyAnswer::Reject => "rejected",
+        }
+    }
+}
+
+impl HostKeyQuestion {
+    /// OpenSSH's name of the key type (`ED25519`, `ECDSA`, `RSA`, …), as in
+    /// "ED25519 key fingerprint is SHA256:…".
+    pub fn key_kind(&self) -> String {
+        let t = self.key_type.as_str();
+        let sk = t.starts_with("sk-");
+        let base = if t.contains("ed25519") {
+            "ED25519"
+        } else if t.contains("ecdsa") {
+            "ECDSA"
+        } else if t.contains("rsa") {
+            "RSA"
+        } else if t.contains("dss") {
+            "DSA"
+        } else {
+            return t.to_string();
+        };
+        if sk {
+            format!("{base}-SK")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// `host:port`
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The audit record of the operator's answer (`"event": "host_key"`):
+    /// target `host:port`, status [`HostKeyAnswer::as_str`], one step naming
+    /// the key (`ssh-ed25519 SHA256:…`) and what became of it.
+    pub fn audit_record(
+        &self,
+        answer: HostKeyAnswer,
+        who: &str,
+    ) -> crate::tasks::audit::AuditRecord {
+        use crate::tasks::audit::{AuditRecord, AuditStep};
+        let now = std::time::SystemTime::now();
+        let ms = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let what = match answer {
+            HostKeyAnswer::Accept => match &self.known_hosts {
+                Some(p) => format!("recorded in {}", p.display()),
+                None => "to be recorded, but no user known_hosts file is configured".to_string(),
+            },
+            HostKeyAnswer::AcceptOnce => "trusted for this session only".to_string(),
+            HostKeyAnswer::Reject => "refused".to_string(),
+        };
+        AuditRecord {
+            ts: crate::snapshot::rfc3339(now),
+            event: "host_key".into(),
+            id: format!("hostkey-{ms}-{}", self.host),
+            who: who.to_string(),
+            action: "host_key".into(),
+            target: self.address(),
+            hosts: vec![self.host.clone()],
+            commands: Vec::new(),
+            status: answer.as_str().into(),
+            duration_ms: None,
+            log: String::new(),
+            steps: vec![AuditStep {
+                name: format!("{} {}", self.key_type, self.fingerprint),
+                status: answer.as_str().into(),
+                duration_ms: None,
+                hosts: Vec::new(),
+                message: Some(what),
+            }],
+        }
+    }
+}
+
 /// A passphrase needed to decrypt a key file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassphraseQuestion {
@@ -926,6 +1011,53 @@ mod tests {
         assert_eq!(
             e.error(SshErrorKind::Refused).to_string(),
             "ssh dba@127.0.0.11:22: connection refused"
+        );
+    }
+
+    #[test]
+    fn host_key_questions_name_the_key_like_openssh_and_audit_the_answer() {
+        let mut q = HostKeyQuestion {
+            host: "127.0.0.11".into(),
+            port: 2222,
+            key_type: "ssh-ed25519".into(),
+            fingerprint: "SHA256:abc".into(),
+            known_hosts: Some("/home/op/.ssh/known_hosts".into()),
+            other_known_keys: vec![],
+        };
+        assert_eq!(q.key_kind(), "ED25519");
+        for (t, k) in [
+            ("ecdsa-sha2-nistp256", "ECDSA"),
+            ("rsa-sha2-512", "RSA"),
+            ("ssh-rsa", "RSA"),
+            ("sk-ssh-ed25519@openssh.com", "ED25519-SK"),
+            ("x-unknown", "x-unknown"),
+        ] {
+            q.key_type = t.into();
+            assert_eq!(q.key_kind(), k);
+        }
+        q.key_type = "ssh-ed25519".into();
+        let r = q.audit_record(HostKeyAnswer::Accept, "op");
+        assert_eq!(
+            (
+                r.event.as_str(),
+                r.action.as_str(),
+                r.target.as_str(),
+                r.status.as_str()
+            ),
+            ("host_key", "host_key", "127.0.0.11:2222", "accepted")
+        );
+        assert_eq!(r.who, "op");
+        assert_eq!(r.steps[0].name, "ssh-ed25519 SHA256:abc");
+        assert_eq!(
+            r.steps[0].message.as_deref(),
+            Some("recorded in /home/op/.ssh/known_hosts")
+        );
+        let r = q.audit_record(HostKeyAnswer::Reject, "op");
+        assert_eq!(r.status, "rejected");
+        assert_eq!(r.steps[0].message.as_deref(), Some("refused"));
+        assert_eq!(
+            q.audit_record(HostKeyAnswer::AcceptOnce, "op").status,
+            "accepted_once"
         );
     }
 

@@ -402,7 +402,10 @@ impl PoolInner {
             .iter()
             .rev()
             .find(|d| {
-                d.at >= since && d.name == name && d.port == port && d.key.key_data() == key.key_data()
+                d.at >= since
+                    && d.name == name
+                    && d.port == port
+                    && d.key.key_data() == key.key_data()
             })
             .map(|d| d.result.clone())
     }
@@ -991,12 +994,16 @@ mod tests {
         assert_eq!(pool.inner.decision_since("h", 22, &key, later), None);
 
         let k = Path::new("/k");
-        pool.inner.record_key_refusal(k, "encrypted, passphrase not given");
+        pool.inner
+            .record_key_refusal(k, "encrypted, passphrase not given");
         assert_eq!(
             pool.inner.key_refused_since(k, waiting),
             Some("encrypted, passphrase not given")
         );
-        assert_eq!(pool.inner.key_refused_since(Path::new("/other"), waiting), None);
+        assert_eq!(
+            pool.inner.key_refused_since(Path::new("/other"), waiting),
+            None
+        );
         assert_eq!(pool.inner.key_refused_since(k, later), None);
     }
 
