@@ -27,7 +27,7 @@ use crate::snapshot::Snapshot;
 use crate::tasks::TaskRunner;
 use crate::ui;
 use crate::ui::theme::Theme;
-pub use state::{AppState, ClusterTab, Focus, Outcome, Overlay};
+pub use state::{AppState, ClusterTab, Focus, Outcome, OutputSearch, Overlay};
 
 /// How often the loop wakes up without input (to expire status messages).
 const TICK: Duration = Duration::from_secs(1);

@@ -98,7 +98,37 @@ pub enum Overlay {
         follow: bool,
         /// `c` was pressed: waiting for `y` to cancel the task.
         confirm_cancel: bool,
+        /// `/`: searching the output.
+        search: Option<OutputSearch>,
     },
+}
+
+impl Overlay {
+    /// The task view of task `index`, following its output.
+    pub fn task(index: usize) -> Overlay {
+        Overlay::Task {
+            index,
+            scroll: 0,
+            follow: true,
+            confirm_cancel: false,
+            search: None,
+        }
+    }
+}
+
+/// A search in the output of the task view (`/`, then `n` / `N`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutputSearch {
+    /// The text looked for, in the plain text of the lines (escape codes
+    /// removed); any case unless it has a capital letter ("smart case").
+    pub query: String,
+    /// The query is being typed.
+    pub editing: bool,
+    /// Index (in the lines shown) of the current match: the view stays on
+    /// it, whatever output arrives, until scrolled or followed again.
+    pub current: Option<usize>,
+    /// What the last search said ("no match", "wrapped to the top").
+    pub note: Option<String>,
 }
 
 /// The sections of the cluster view, switched with `1`..`6` or `[` / `]`.
@@ -438,12 +468,7 @@ impl AppState {
                     });
                 }
                 self.tasks.push(TaskEntry { handle, plan });
-                self.overlay = Some(Overlay::Task {
-                    index: self.tasks.len() - 1,
-                    scroll: 0,
-                    follow: true,
-                    confirm_cancel: false,
-                });
+                self.overlay = Some(Overlay::task(self.tasks.len() - 1));
             }
             Err(e) => {
                 self.overlay = None;
