@@ -186,6 +186,16 @@ impl Prompts {
 
     /// Handles a key for the question on screen.
     pub fn handle_key(&mut self, key: KeyEvent) -> PromptKey {
+        self.handle_key_with(key, |_| {})
+    }
+
+    /// [`handle_key`](Self::handle_key), calling `before_reply` with the
+    /// decision before the waiting connection gets it (to audit it first).
+    pub fn handle_key_with(
+        &mut self,
+        key: KeyEvent,
+        before_reply: impl FnOnce(&Decision),
+    ) -> PromptKey {
         let Some(p) = self.queue.front_mut() else {
             return PromptKey::Idle;
         };
@@ -252,6 +262,7 @@ impl Prompts {
         let Some(mut p) = self.queue.pop_front() else {
             return PromptKey::Handled;
         };
+        before_reply(&decision);
         match (p.take_reply(), &decision) {
             (Some(Reply::HostKey(tx)), Decision::HostKey { answer, .. }) => {
                 let _ = tx.send(*answer);
@@ -351,10 +362,22 @@ mod tests {
         assert_eq!(p.current().unwrap().choice, 1);
         p.handle_key(key(KeyCode::Enter));
         assert_eq!(c.try_recv(), Ok(HostKeyAnswer::AcceptOnce));
-        // Esc rejects whatever is highlighted.
+        // Esc rejects whatever is highlighted; the decision is seen (to be
+        // audited) before the connection gets it.
         p.handle_key(key(KeyCode::Up));
         p.handle_key(key(KeyCode::Up));
-        p.handle_key(key(KeyCode::Esc));
+        let mut seen = None;
+        p.handle_key_with(key(KeyCode::Esc), |decision| {
+            assert!(d.try_recv().is_err(), "not sent yet");
+            seen = Some(decision.clone());
+        });
+        assert!(matches!(
+            seen,
+            Some(Decision::HostKey {
+                answer: HostKeyAnswer::Reject,
+                ..
+            })
+        ));
         assert_eq!(d.try_recv(), Ok(HostKeyAnswer::Reject));
         assert!(p.is_empty());
     }

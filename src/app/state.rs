@@ -295,39 +295,47 @@ impl AppState {
 
     /// A key while an SSH question is on screen (see [`super::prompt`]).
     pub fn answer_prompt(&mut self, key: crossterm::event::KeyEvent) -> Outcome {
-        match self.prompts.handle_key(key) {
+        let audit = match &self.runner {
+            Some(r) => r.audit().clone(),
+            None => crate::tasks::audit::AuditLog::new(
+                &self
+                    .state_dir
+                    .clone()
+                    .unwrap_or_else(|| crate::paths::Paths::resolve().state_dir),
+            ),
+        };
+        // Host key answers are audited before the connection goes on.
+        let mut audit_error = None;
+        let outcome = self.prompts.handle_key_with(key, |d| {
+            if let Decision::HostKey { question, answer } = d {
+                tracing::info!(host = %question.address(), fingerprint = %question.fingerprint,
+                    answer = answer.as_str(), "host key answer");
+                let record = question.audit_record(*answer, &crate::tasks::local_user());
+                if let Err(e) = audit.append(&record) {
+                    audit_error = Some(format!(
+                        "cannot write the audit log {}: {e}",
+                        audit.path().display()
+                    ));
+                }
+            }
+        });
+        match outcome {
             PromptKey::Idle => Outcome::Ignored,
             PromptKey::Handled => Outcome::Handled,
             PromptKey::Decided(d) => {
-                self.prompt_decided(d);
+                match audit_error {
+                    Some(e) => self.set_status(e, true),
+                    None => self.prompt_decided(d),
+                }
                 Outcome::Handled
             }
         }
     }
 
-    /// Audits host key answers and says what happens next.
+    /// Says what happens after an answer.
     fn prompt_decided(&mut self, d: Decision) {
         match d {
             Decision::HostKey { question, answer } => {
-                tracing::info!(host = %question.address(), fingerprint = %question.fingerprint,
-                    answer = answer.as_str(), "host key answer");
-                let record = question.audit_record(answer, &crate::tasks::local_user());
-                let audit = match &self.runner {
-                    Some(r) => r.audit().clone(),
-                    None => crate::tasks::audit::AuditLog::new(
-                        &self
-                            .state_dir
-                            .clone()
-                            .unwrap_or_else(|| crate::paths::Paths::resolve().state_dir),
-                    ),
-                };
-                if let Err(e) = audit.append(&record) {
-                    self.set_status(
-                        format!("cannot write the audit log {}: {e}", audit.path().display()),
-                        true,
-                    );
-                    return;
-                }
                 let who = question.address();
                 match answer {
                     crate::tasks::ssh::HostKeyAnswer::Accept => self.set_status(
