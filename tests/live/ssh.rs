@@ -953,3 +953,47 @@ async fn console_alerts_on_a_changed_host_key() {
     assert!(msg.contains(&real_fp), "{msg}");
     assert_eq!(std::fs::read_to_string(&kh).unwrap().lines().count(), 1);
 }
+
+/// A task cancelled while its host key question is on screen withdraws
+/// the question (the handshake runs in russh's own task, which would
+/// otherwise keep waiting), and nothing is recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_connection_withdraws_its_question() {
+    use pigsty_tui::app::prompt::Prompts;
+    use pigsty_tui::tasks::ssh::ChannelPrompter;
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let home = tempfile::tempdir().unwrap();
+    let d = deployment(sb);
+    let kh = home.path().join("known_hosts");
+    std::fs::write(&kh, "").unwrap();
+    let (prompter, mut questions) = ChannelPrompter::new();
+    let mut c = config(sb, home.path());
+    c.known_hosts = Some(vec![kh.clone()]);
+    c.host_key_policy = HostKeyPolicy::Ask;
+    c.prompter = Some(std::sync::Arc::new(prompter));
+    // The console's pool lives on; only the task goes.
+    let pool = SshPool::new(c);
+    let p2 = pool.clone();
+    let t = target(sb, &d, sb.member("node-1"));
+    let task = tokio::spawn(async move { p2.session(&t).await.map(|_| ()) });
+    let request = tokio::time::timeout(std::time::Duration::from_secs(20), questions.recv())
+        .await
+        .expect("the question arrives")
+        .expect("the prompter is alive");
+    let mut prompts = Prompts::default();
+    prompts.push(request);
+    assert!(!prompts.prune(), "someone waits for the answer");
+    task.abort();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !prompts.prune() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the question of a cancelled task is still waiting"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(prompts.is_empty());
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), "");
+    drop(pool);
+}

@@ -194,6 +194,10 @@ struct HostKeyVerifier {
     /// When the connection attempt began (before waiting for the pool
     /// slot): answers given after it apply to it.
     since: Instant,
+    /// Alive while someone waits for this connection. The handshake runs
+    /// in russh's own task, which outlives a cancelled caller: without
+    /// anyone waiting, a question is withdrawn rather than left on screen.
+    wanted: std::sync::Weak<()>,
 }
 
 pub(super) struct ClientHandler {
@@ -221,6 +225,21 @@ impl client::Handler for ClientHandler {
 }
 
 impl HostKeyVerifier {
+    /// `fut`, unless nobody waits for the connection any more (`None`).
+    async fn while_wanted<F: Future>(&self, fut: F) -> Option<F::Output> {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                r = &mut fut => return Some(r),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if self.wanted.strong_count() == 0 {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
     fn describe(e: &known_hosts::KnownEntry) -> String {
         format!(
             "{} {} (line {} of {})",
@@ -298,11 +317,14 @@ impl HostKeyVerifier {
         match (pool.config.host_key_policy, prompter) {
             (HostKeyPolicy::AcceptNew, _) if others.is_empty() => self.save(key),
             (HostKeyPolicy::Ask, Some(p)) => {
+                let gone = || SshErrorKind::Disconnected("the connection was abandoned".into());
                 let _one = {
                     // Waiting for another connection's question does not
                     // count against the handshake time limit.
                     let _paused = deadline.pause();
-                    pool.host_key_prompt.lock().await
+                    self.while_wanted(pool.host_key_prompt.lock())
+                        .await
+                        .ok_or_else(gone)?
                 };
                 // Another connection may have recorded it meanwhile.
                 if once(key)
@@ -328,7 +350,10 @@ impl HostKeyVerifier {
                 tracing::info!(to = %self.connecting_to, fingerprint = %fp, "asking about unknown host key");
                 let answer = {
                     let _paused = deadline.pause();
-                    p.confirm_host_key(question).await
+                    // A cancelled task withdraws its question.
+                    self.while_wanted(p.confirm_host_key(question))
+                        .await
+                        .ok_or_else(gone)?
                 };
                 tracing::info!(to = %self.connecting_to, fingerprint = %fp, ?answer, "host key answer");
                 let result = match answer {
@@ -615,6 +640,8 @@ impl SshPool {
             ..Default::default()
         });
         let deadline = Arc::new(Deadline::new(cfg.auth_timeout));
+        // Dropped when this attempt ends or is dropped (its task cancelled).
+        let wanted = Arc::new(());
         let handler = ClientHandler {
             verifier: Arc::new(HostKeyVerifier {
                 pool: Arc::downgrade(&self.inner),
@@ -625,6 +652,7 @@ impl SshPool {
                 hash: ep.hash_known_hosts,
                 connecting_to: ep.address(),
                 since,
+                wanted: Arc::downgrade(&wanted),
             }),
             deadline: deadline.clone(),
         };
