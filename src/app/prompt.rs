@@ -83,7 +83,9 @@ impl Prompt {
         Prompt {
             kind,
             choice: REJECT,
-            input: Passphrase::default(),
+            // Room enough that typing does not reallocate (and leave copies
+            // of the first characters behind in freed memory).
+            input: Passphrase::new(String::with_capacity(256)),
             reply: Arc::new(Mutex::new(reply)),
         }
     }
