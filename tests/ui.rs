@@ -1529,3 +1529,371 @@ fn report_needs_ssh_and_a_cluster() {
     press(&mut app, &d, KeyCode::Char('R'));
     assert!(app.status.unwrap().text.contains("select a cluster"));
 }
+
+// ---------------------------------------------------------------- SSH questions
+
+fn host_key_question(other: bool) -> pigsty_tui::tasks::ssh::HostKeyQuestion {
+    pigsty_tui::tasks::ssh::HostKeyQuestion {
+        host: "10.10.10.11".into(),
+        port: 22,
+        key_type: "ssh-ed25519".into(),
+        fingerprint: "SHA256:k3KqeTJkB7pY8WbW0Ql4nW2v5TzSx1h0nH4r8m5Zc9E".into(),
+        known_hosts: Some("/home/dba/.ssh/known_hosts".into()),
+        other_known_keys: if other {
+            vec!["ecdsa-sha2-nistp256 SHA256:Xx (line 4 of /home/dba/.ssh/known_hosts)".into()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+fn ask_host_key(
+    app: &mut AppState,
+    question: pigsty_tui::tasks::ssh::HostKeyQuestion,
+) -> tokio::sync::oneshot::Receiver<pigsty_tui::tasks::ssh::HostKeyAnswer> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    app.prompts
+        .push(pigsty_tui::tasks::ssh::PromptRequest::HostKey { question, reply });
+    rx
+}
+
+fn ask_passphrase(
+    app: &mut AppState,
+    attempt: u32,
+) -> tokio::sync::oneshot::Receiver<Option<pigsty_tui::tasks::ssh::Passphrase>> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    app.prompts
+        .push(pigsty_tui::tasks::ssh::PromptRequest::Passphrase {
+            question: pigsty_tui::tasks::ssh::PassphraseQuestion {
+                key_file: "/home/dba/.ssh/id_ed25519".into(),
+                connecting_to: "dba@10.10.10.11:22".into(),
+                attempt,
+            },
+            reply,
+        });
+    rx
+}
+
+#[test]
+fn host_key_dialog_asks_and_audits_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.home = Some("/home/dba".into());
+    app.state_dir = Some(dir.path().to_path_buf());
+    let mut first = ask_host_key(&mut app, host_key_question(false));
+    let mut second = ask_host_key(&mut app, host_key_question(true));
+    snapshot_at_sizes("host_key_dialog", &app, &d);
+    for (w, h) in [(20, 6), (40, 12), (60, 16)] {
+        render(&app, &d, w, h);
+    }
+    // The dialog has every key: global ones do nothing.
+    assert_eq!(press(&mut app, &d, KeyCode::Char('q')), Outcome::Handled);
+    assert_eq!(press(&mut app, &d, KeyCode::Char('?')), Outcome::Handled);
+    assert_eq!(app.overlay, None);
+    assert!(first.try_recv().is_err(), "not answered yet");
+    let footer = render(&app, &d, 80, 24)
+        .lines()
+        .nth(23)
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("a accept+save"), "{footer}");
+    // `a` accepts and saves; the answer reaches the connection and the
+    // audit log.
+    press(&mut app, &d, KeyCode::Char('a'));
+    assert_eq!(
+        first.try_recv(),
+        Ok(pigsty_tui::tasks::ssh::HostKeyAnswer::Accept)
+    );
+    let status = app.status.as_ref().unwrap().text.clone();
+    assert_eq!(
+        status,
+        "host key of 10.10.10.11:22 accepted, recorded in ~/.ssh/known_hosts"
+    );
+    // The next question (other key types known: said loudly).
+    insta::assert_snapshot!(
+        "host_key_dialog_other_types_80x24",
+        render(&app, &d, 80, 24)
+    );
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(
+        second.try_recv(),
+        Ok(pigsty_tui::tasks::ssh::HostKeyAnswer::Reject)
+    );
+    assert!(app.prompts.is_empty());
+    let audit = pigsty_tui::tasks::audit::AuditLog::new(dir.path())
+        .read_all()
+        .unwrap();
+    let seen: Vec<(&str, &str, &str, &str)> = audit
+        .iter()
+        .map(|r| {
+            (
+                r.event.as_str(),
+                r.target.as_str(),
+                r.status.as_str(),
+                r.steps[0].name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "host_key",
+                "10.10.10.11:22",
+                "accepted",
+                "ssh-ed25519 SHA256:k3KqeTJkB7pY8WbW0Ql4nW2v5TzSx1h0nH4r8m5Zc9E"
+            ),
+            (
+                "host_key",
+                "10.10.10.11:22",
+                "rejected",
+                "ssh-ed25519 SHA256:k3KqeTJkB7pY8WbW0Ql4nW2v5TzSx1h0nH4r8m5Zc9E"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn passphrase_dialog_masks_the_input() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.home = Some("/home/dba".into());
+    let mut rx = ask_passphrase(&mut app, 2);
+    type_text(&mut app, &d, "hunter2");
+    let screen = render(&app, &d, 80, 24);
+    assert!(!screen.contains("hunter2"), "{screen}");
+    assert!(screen.contains("•••••••"), "{screen}");
+    insta::assert_snapshot!("passphrase_dialog_80x24", screen);
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(
+        rx.try_recv().unwrap().as_deref().map(String::as_str),
+        Some("hunter2")
+    );
+    assert!(app.prompts.is_empty());
+    // Esc skips the key.
+    let mut rx = ask_passphrase(&mut app, 1);
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(rx.try_recv().unwrap(), None);
+    assert_eq!(
+        app.status.as_ref().unwrap().text,
+        "key ~/.ssh/id_ed25519 skipped (no passphrase)"
+    );
+}
+
+#[test]
+fn changed_host_key_alert_is_shown_until_closed() {
+    let d = sandbox();
+    let mut app = new_app(&d);
+    app.prompts
+        .push(pigsty_tui::tasks::ssh::PromptRequest::Alert {
+            message: "ssh 10.10.10.12:22: HOST KEY CHANGED! /home/dba/.ssh/known_hosts:2 records \
+                  SHA256:old, the server sent SHA256:new — refusing to connect"
+                .into(),
+        });
+    insta::assert_snapshot!("host_key_changed_alert_80x24", render(&app, &d, 80, 24));
+    press(&mut app, &d, KeyCode::Char('x'));
+    assert!(!app.prompts.is_empty());
+    press(&mut app, &d, KeyCode::Enter);
+    assert!(app.prompts.is_empty());
+}
+
+// ---------------------------------------------------------------- task output search
+
+/// A finished local task of 60 output lines, six of them red `ERROR`s
+/// (lines 10, 20, …, 60), shown in the task view (following).
+async fn task_with_errors(dir: &Path, d: &Deployment) -> AppState {
+    use pigsty_tui::tasks::{Pipeline, RemoteCommand, Step, Target};
+    let mut app = new_app(d);
+    app.runner = Some(pigsty_tui::tasks::TaskRunner::local(dir));
+    let p = Pipeline::new("inspect", "pg-test").step(Step::command(
+        "log",
+        Target::new("localhost").with_name("pg-test-1"),
+        RemoteCommand::admin(
+            "for i in $(seq 1 60); do if [ $((i % 10)) = 0 ]; then \
+             printf '\\033[31mERROR\\033[0m at %d\\n' $i; else echo \"ok $i\"; fi; done",
+        )
+        .with_display("log"),
+    ));
+    app.start_pipeline(p, None);
+    app.tasks[0].handle.clone().wait().await;
+    app
+}
+
+fn search_state(app: &AppState) -> (bool, usize, Option<pigsty_tui::app::OutputSearch>) {
+    match &app.overlay {
+        Some(Overlay::Task {
+            follow,
+            scroll,
+            search,
+            ..
+        }) => (*follow, *scroll, search.clone()),
+        other => panic!("not the task view: {other:?}"),
+    }
+}
+
+fn current_line(app: &AppState) -> Option<String> {
+    let (_, _, search) = search_state(app);
+    let m = search?.current?;
+    let task = &app.tasks[0];
+    ui::tasks::shown_lines(task, &task.handle.state())
+        .get(m)
+        .map(|(_, t)| t.clone())
+}
+
+/// The screen's buffer, 80x24.
+fn buffer(app: &AppState, d: &Deployment, theme: &Theme) -> ratatui::buffer::Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| ui::draw(f, app, d, &Snapshot::empty(), theme))
+        .unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The cell where `needle` starts on screen.
+fn cell_of(buf: &ratatui::buffer::Buffer, needle: &str) -> (u16, u16) {
+    (0..buf.area.height)
+        .find_map(|y| {
+            let row: Vec<String> = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            let text: String = row.concat();
+            text.find(needle)
+                .map(|b| (text[..b].chars().count() as u16, y))
+        })
+        .unwrap_or_else(|| panic!("{needle} not on screen"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_output_search_jumps_between_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = sandbox();
+    let theme = Theme::default();
+    let mut app = task_with_errors(dir.path(), &d).await;
+    assert!(search_state(&app).0, "following");
+    // The remote's colours are kept on screen.
+    let buf = buffer(&app, &d, &theme);
+    let (x, y) = cell_of(&buf, "ERROR at 60");
+    assert_eq!(buf[(x, y)].style().fg, Some(ratatui::style::Color::Red));
+    // `/` opens the search input; typing goes there, not to the keys.
+    press(&mut app, &d, KeyCode::Char('/'));
+    type_text(&mut app, &d, "error");
+    let (follow, _, search) = search_state(&app);
+    assert!(follow, "still following while typing");
+    let q = search.unwrap();
+    assert!(q.editing);
+    assert_eq!(q.query, "error");
+    let footer = render(&app, &d, 80, 24)
+        .lines()
+        .nth(23)
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("Enter find"), "{footer}");
+    // Enter: the first match after the top line shown (the view follows
+    // the end, lines 45-60), and following stops.
+    press(&mut app, &d, KeyCode::Enter);
+    let (follow, _, search) = search_state(&app);
+    assert!(!follow, "searching stops following");
+    assert!(!search.as_ref().unwrap().editing);
+    assert_eq!(current_line(&app).as_deref(), Some("ERROR at 50"));
+    // n: next, wrapping to the top; N: previous.
+    press(&mut app, &d, KeyCode::Char('n'));
+    assert_eq!(current_line(&app).as_deref(), Some("ERROR at 60"));
+    press(&mut app, &d, KeyCode::Char('n'));
+    assert_eq!(current_line(&app).as_deref(), Some("ERROR at 10"));
+    assert_eq!(
+        search_state(&app).2.unwrap().note.as_deref(),
+        Some("wrapped to the top")
+    );
+    press(&mut app, &d, KeyCode::Char('n'));
+    assert_eq!(current_line(&app).as_deref(), Some("ERROR at 20"));
+    let screen = render(&app, &d, 80, 24);
+    assert!(screen.contains("match 2 of 6 lines"), "{screen}");
+    let footer = screen.lines().nth(23).unwrap().to_string();
+    assert!(
+        footer.contains("n next") && footer.contains("N previous"),
+        "{footer}"
+    );
+    insta::assert_snapshot!("task_view_search_80x24", screen);
+    // The current match is highlighted in the selection style, the other
+    // matches on screen in the header_warning style; the rest keeps its
+    // own style.
+    let buf = buffer(&app, &d, &theme);
+    let (x, y) = cell_of(&buf, "ERROR at 20");
+    assert_eq!(buf[(x, y)].style().bg, theme.selection.bg);
+    let plain = |c: &ratatui::buffer::Cell| {
+        c.style().bg != theme.selection.bg && c.style().bg != theme.header_warning.bg
+    };
+    assert!(plain(&buf[(x + 5, y)]), "only the match");
+    let (x, y) = cell_of(&buf, "ERROR at 30");
+    assert_eq!(buf[(x, y)].style().bg, theme.header_warning.bg);
+    let (x, y) = cell_of(&buf, "ok 29");
+    assert!(plain(&buf[(x, y)]));
+    press(&mut app, &d, KeyCode::Char('N'));
+    assert_eq!(current_line(&app).as_deref(), Some("ERROR at 10"));
+    // y copies the current match.
+    press(&mut app, &d, KeyCode::Char('y'));
+    assert_eq!(app.clipboard.take().as_deref(), Some("ERROR at 10"));
+    // Scrolling leaves the match (the query stays for n / N).
+    press(&mut app, &d, KeyCode::Up);
+    let (follow, _, search) = search_state(&app);
+    assert!(!follow);
+    assert_eq!(search.as_ref().unwrap().current, None);
+    assert_eq!(search.unwrap().query, "error");
+    press(&mut app, &d, KeyCode::Char('n'));
+    assert!(current_line(&app).is_some());
+    // F follows again.
+    press(&mut app, &d, KeyCode::Char('F'));
+    let (follow, scroll, search) = search_state(&app);
+    assert!(follow);
+    assert_eq!(scroll, 0);
+    assert_eq!(search.unwrap().current, None);
+    // Smart case: a capital makes it exact; no match is said, and the view
+    // stays where it was (following).
+    press(&mut app, &d, KeyCode::Char('/'));
+    type_text(&mut app, &d, "ERROR AT");
+    press(&mut app, &d, KeyCode::Enter);
+    let (follow, _, search) = search_state(&app);
+    assert!(follow);
+    assert_eq!(
+        search.unwrap().note.as_deref(),
+        Some("no match for 'ERROR AT'")
+    );
+    // Esc ends the search, the next one goes back to the list.
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(search_state(&app).2, None);
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, Some(Overlay::Tasks { selected: 0 }));
+}
+
+/// Why a host failed (here: SSH refused) is shown in full under its row.
+#[tokio::test(flavor = "multi_thread")]
+async fn task_view_shows_why_a_host_failed() {
+    use pigsty_tui::tasks::{Pipeline, RemoteCommand, SshConfig, SshPool, Step, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let d = sandbox();
+    let mut app = new_app(&d);
+    let mut c = SshConfig::bare(dir.path().to_path_buf());
+    c.use_agent = false;
+    // Nothing listens on port 1 of the loopback: refused at once.
+    app.runner = Some(pigsty_tui::tasks::TaskRunner::ssh(
+        SshPool::new(c),
+        dir.path(),
+    ));
+    let p = Pipeline::new("restart", "pg-test").step(Step::command(
+        "restart pg-test-1",
+        Target::new("127.0.0.1")
+            .with_name("pg-test-1")
+            .with_port(1)
+            .with_user("dba"),
+        RemoteCommand::dbsu("patronictl restart pg-test pg-test-1"),
+    ));
+    app.start_pipeline(p, None);
+    app.tasks[0].handle.clone().wait().await;
+    let screen = render(&app, &d, 80, 24);
+    assert!(
+        screen.contains("ssh dba@127.0.0.1:1: connection refused"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("task_view_ssh_error_80x24", screen);
+}

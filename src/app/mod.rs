@@ -1,11 +1,14 @@
 //! The interactive console: terminal setup/restore and the event loop.
 //!
-//! The loop waits on three sources with `select!`: terminal events, the
-//! live-state watch channel (pollers publish a whole new [`Snapshot`] there)
-//! and a slow tick. It redraws only when one of them changed something, and
-//! it never waits on the network: it draws the newest snapshot it has.
+//! The loop waits with `select!` on terminal events, the live-state watch
+//! channel (pollers publish a whole new [`Snapshot`] there), task progress,
+//! questions of SSH connections ([`prompt`]) and a slow tick. It redraws only
+//! when one of them changed something, and it never waits on the network: it
+//! draws the newest snapshot it has, and SSH tasks wait for the operator's
+//! answers on reply channels, not the other way round.
 
 pub mod palette;
+pub mod prompt;
 pub mod state;
 pub mod tree;
 
@@ -24,7 +27,7 @@ use crate::snapshot::Snapshot;
 use crate::tasks::TaskRunner;
 use crate::ui;
 use crate::ui::theme::Theme;
-pub use state::{AppState, ClusterTab, Focus, Outcome, Overlay};
+pub use state::{AppState, ClusterTab, Focus, Outcome, OutputSearch, Overlay};
 
 /// How often the loop wakes up without input (to expire status messages).
 const TICK: Duration = Duration::from_secs(1);
@@ -47,6 +50,9 @@ pub struct AppOptions {
     pub ssh: Option<(crate::tasks::SshPool, PathBuf)>,
     /// The triage recorder's state (health down-since, timeline).
     pub triage: Option<Arc<std::sync::Mutex<crate::triage::events::TriageState>>>,
+    /// Questions of the SSH pool's [`ChannelPrompter`](crate::tasks::ssh::ChannelPrompter)
+    /// (unknown host keys, passphrases), shown as modal dialogs.
+    pub prompts: Option<tokio::sync::mpsc::UnboundedReceiver<crate::tasks::ssh::PromptRequest>>,
 }
 
 impl AppOptions {
@@ -67,6 +73,7 @@ impl AppOptions {
             runner: None,
             ssh: None,
             triage: None,
+            prompts: None,
         }
     }
 }
@@ -121,7 +128,13 @@ async fn event_loop(
         runner,
         ssh,
         triage,
+        prompts,
     } = opts;
+    let (mut prompt_rx, prompts_open) = match prompts {
+        Some(rx) => (rx, true),
+        None => (tokio::sync::mpsc::unbounded_channel().1, false),
+    };
+    let mut prompts_open = prompts_open;
     let theme = if no_color { Theme::monochrome() } else { theme };
     let mut app = AppState::new(&deployment);
     app.inventory_path = inventory_path;
@@ -198,12 +211,25 @@ async fn event_loop(
             Some(()) = task_rx.recv() => {
                 while task_rx.try_recv().is_ok() {}
                 app.poll_playbooks();
-                if app.overlay.is_some() {
+                if app.overlay.is_some() || app.prompts.prune() {
                     dirty = true;
                 }
             }
+            request = prompt_rx.recv(), if prompts_open => match request {
+                Some(request) => {
+                    app.prompts.prune();
+                    app.prompts.push(request);
+                    while let Ok(more) = prompt_rx.try_recv() {
+                        app.prompts.push(more);
+                    }
+                    dirty = true;
+                }
+                None => prompts_open = false,
+            },
             now = tick.tick() => {
-                if app.on_tick(now.into_std()) || app.tasks_running() {
+                // Questions whose task gave up (cancelled) go away.
+                let pruned = app.prompts.prune();
+                if app.on_tick(now.into_std()) || app.tasks_running() || pruned {
                     dirty = true;
                 }
             }
@@ -227,6 +253,15 @@ pub fn handle_key(
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Outcome::Quit;
+    }
+    // An SSH question on screen takes every key (Ctrl-C still quits: the
+    // waiting connections are then refused).
+    if !app.prompts.is_empty() {
+        app.status = None;
+        return match app.answer_prompt(key) {
+            Outcome::Ignored => Outcome::Handled,
+            other => other,
+        };
     }
     // Any key dismisses a status message.
     let had_status = app.status.take().is_some();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use ratatui::layout::Rect;
 
 use super::palette::{self, Command, PaletteState};
+use super::prompt::{Decision, PromptKey, Prompts};
 use super::tree::{TreeItem, TreeState};
 use crate::actions::{Action, ActionPlan, PlanOptions, Refusal};
 use crate::model::Deployment;
@@ -109,6 +110,8 @@ pub enum Overlay {
         follow: bool,
         /// `c` was pressed: waiting for `y` to cancel the task.
         confirm_cancel: bool,
+        /// `/`: searching the output.
+        search: Option<OutputSearch>,
     },
     /// A playbook's progress (plays → tasks → hosts) or, with `raw`,
     /// Ansible's own output. `scroll` counts lines up from the end.
@@ -117,6 +120,34 @@ pub enum Overlay {
         scroll: usize,
         raw: bool,
     },
+}
+
+impl Overlay {
+    /// The task view of task `index`, following its output.
+    pub fn task(index: usize) -> Overlay {
+        Overlay::Task {
+            index,
+            scroll: 0,
+            follow: true,
+            confirm_cancel: false,
+            search: None,
+        }
+    }
+}
+
+/// A search in the output of the task view (`/`, then `n` / `N`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutputSearch {
+    /// The text looked for, in the plain text of the lines (escape codes
+    /// removed); any case unless it has a capital letter ("smart case").
+    pub query: String,
+    /// The query is being typed.
+    pub editing: bool,
+    /// Index (in the lines shown) of the current match: the view stays on
+    /// it, whatever output arrives, until scrolled or followed again.
+    pub current: Option<usize>,
+    /// What the last search said ("no match", "wrapped to the top").
+    pub note: Option<String>,
 }
 
 /// The sections of the cluster view, switched with `1`..`6` or `[` / `]`.
@@ -248,6 +279,9 @@ pub struct AppState {
     pub messages: Option<tokio::sync::mpsc::UnboundedSender<(String, bool)>>,
     /// A saved provisioning run reopened with `:open-run` (title, progress).
     pub saved_run: Option<(String, crate::actions::playbook::LogFollower)>,
+    /// Questions of SSH connections (unknown host key, key passphrase) and
+    /// SSH alerts: the first one is a modal dialog over everything.
+    pub prompts: Prompts,
 }
 
 impl AppState {
@@ -277,7 +311,91 @@ impl AppState {
             state_dir: None,
             messages: None,
             saved_run: None,
+            prompts: Prompts::default(),
         }
+    }
+
+    /// A key while an SSH question is on screen (see [`super::prompt`]).
+    pub fn answer_prompt(&mut self, key: crossterm::event::KeyEvent) -> Outcome {
+        let audit = match &self.runner {
+            Some(r) => r.audit().clone(),
+            None => crate::tasks::audit::AuditLog::new(
+                &self
+                    .state_dir
+                    .clone()
+                    .unwrap_or_else(|| crate::paths::Paths::resolve().state_dir),
+            ),
+        };
+        // Host key answers are audited before the connection goes on.
+        let mut audit_error = None;
+        let outcome = self.prompts.handle_key_with(key, |d| {
+            if let Decision::HostKey { question, answer } = d {
+                tracing::info!(host = %question.address(), fingerprint = %question.fingerprint,
+                    answer = answer.as_str(), "host key answer");
+                let record = question.audit_record(*answer, &crate::tasks::local_user());
+                if let Err(e) = audit.append(&record) {
+                    audit_error = Some(format!(
+                        "cannot write the audit log {}: {e}",
+                        audit.path().display()
+                    ));
+                }
+            }
+        });
+        match outcome {
+            PromptKey::Idle => Outcome::Ignored,
+            PromptKey::Handled => Outcome::Handled,
+            PromptKey::Decided(d) => {
+                match audit_error {
+                    Some(e) => self.set_status(e, true),
+                    None => self.prompt_decided(d),
+                }
+                Outcome::Handled
+            }
+        }
+    }
+
+    /// Says what happens after an answer.
+    fn prompt_decided(&mut self, d: Decision) {
+        match d {
+            Decision::HostKey { question, answer } => {
+                let who = question.address();
+                match answer {
+                    crate::tasks::ssh::HostKeyAnswer::Accept => self.set_status(
+                        format!(
+                            "host key of {who} accepted{}",
+                            question
+                                .known_hosts
+                                .as_ref()
+                                .map(|p| format!(", recorded in {}", self.shown_path(p)))
+                                .unwrap_or_default()
+                        ),
+                        false,
+                    ),
+                    crate::tasks::ssh::HostKeyAnswer::AcceptOnce => self.set_status(
+                        format!("host key of {who} accepted for this session only"),
+                        false,
+                    ),
+                    crate::tasks::ssh::HostKeyAnswer::Reject => self.set_status(
+                        format!("host key of {who} rejected: tasks on it fail"),
+                        true,
+                    ),
+                }
+            }
+            Decision::Passphrase {
+                key_file,
+                given: false,
+                ..
+            } => {
+                let shown = self.shown_path(&key_file);
+                self.set_status(format!("key {shown} skipped (no passphrase)"), false);
+            }
+            Decision::Passphrase { .. } | Decision::Dismissed => {}
+        }
+    }
+
+    /// `path` with the home directory as `~`.
+    pub fn shown_path(&self, path: &std::path::Path) -> String {
+        crate::ui::text::shorten_path(path, self.home.as_deref(), usize::MAX / 2)
     }
 
     /// The cluster and instance (if an instance is selected) of the tree's
@@ -396,12 +514,7 @@ impl AppState {
                         raw: false,
                     }
                 } else {
-                    Overlay::Task {
-                        index,
-                        scroll: 0,
-                        follow: true,
-                        confirm_cancel: false,
-                    }
+                    Overlay::task(index)
                 });
                 self.tasks.push(TaskEntry {
                     handle,

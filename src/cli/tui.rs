@@ -9,7 +9,8 @@ use crate::app::{self, AppOptions};
 use crate::model::Deployment;
 use crate::snapshot::Snapshot;
 use crate::sources::{self, SourcesConfig};
-use crate::tasks::{SshConfig, SshPool, TaskRunner};
+use crate::tasks::ssh::ChannelPrompter;
+use crate::tasks::{HostKeyPolicy, SshConfig, SshPool, TaskRunner};
 use crate::ui::theme::{self, Theme};
 
 /// Settings of one console session.
@@ -46,8 +47,10 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         } else {
             sources::spawn(Arc::new(deployment.clone()), opts.sources, cancel.clone())
         };
-        // Actions run over SSH with strict host keys (known_hosts as usual);
-        // every task is audited under the state directory.
+        // Actions run over SSH; every task is audited under the state
+        // directory. Unknown host keys and key passphrases are asked in the
+        // console (modal dialogs fed by the prompter's channel); changed host
+        // keys are refused.
         let state_dir = crate::paths::Paths::resolve().state_dir;
         // Events are recorded off the UI task; the console reads the
         // shared state for the health lines.
@@ -65,6 +68,9 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         if let Some(k) = opts.known_hosts {
             ssh.known_hosts = Some(vec![k]);
         }
+        let (prompter, prompts) = ChannelPrompter::new();
+        ssh.host_key_policy = HostKeyPolicy::Ask;
+        ssh.prompter = Some(Arc::new(prompter));
         let pool = SshPool::new(ssh);
         let runner = TaskRunner::ssh(pool.clone(), state_dir.clone());
         let result = app::run_with_notices(
@@ -78,6 +84,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
                 runner: Some(runner),
                 ssh: Some((pool, state_dir)),
                 triage,
+                prompts: Some(prompts),
             },
             notices,
         )

@@ -16,18 +16,23 @@ pub fn osc52(text: &str) -> String {
     format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
 }
 
-/// What `y` copies: in the task view the newest output line shown, else
-/// the selected instance's DSN, a cluster's name or a node's IP.
+/// What `y` copies: in the task view the current search match or the
+/// newest output line shown, else the selected instance's DSN, a cluster's
+/// name or a node's IP.
 pub fn copy_target(app: &AppState, deployment: &Deployment) -> Option<String> {
     if let Some(Overlay::Task {
         index,
         scroll,
         follow,
+        ref search,
         ..
     }) = app.overlay
     {
         let task = app.tasks.get(index)?;
         let lines = super::tasks::shown_lines(task, &task.handle.state());
+        if let Some(m) = search.as_ref().and_then(|q| q.current) {
+            return lines.get(m).map(|(_, t)| t.clone());
+        }
         let end = lines.len().saturating_sub(if follow { 0 } else { scroll });
         return lines.get(end.checked_sub(1)?).map(|(_, t)| t.clone());
     }

@@ -38,7 +38,8 @@ pub fn footer_line(view: &View, max: usize) -> Line<'static> {
     }
     let component = focused_component(view.app);
     let mut hints = component.commands(view.app, view.deployment);
-    let in_pane = view.app.overlay.is_none() && !view.app.filter_editing;
+    let modal = !view.app.prompts.is_empty();
+    let in_pane = view.app.overlay.is_none() && !view.app.filter_editing && !modal;
     if in_pane {
         // Live problems first: they are what the operator came for.
         if live::active_alerts(view.snapshot) > 0 {
@@ -49,7 +50,7 @@ pub fn footer_line(view: &View, max: usize) -> Line<'static> {
         }
         hints.extend_from_slice(PANE_GLOBALS);
     }
-    let show_help = !matches!(view.app.overlay, Some(Overlay::Help { .. }));
+    let show_help = !matches!(view.app.overlay, Some(Overlay::Help { .. })) && !modal;
 
     let hint_width = |h: &KeyHint| width(h.keys) + 1 + width(h.action) + 2;
     let reserved = if show_help { hint_width(&HELP) } else { 0 };

@@ -26,6 +26,7 @@ pub mod node_view;
 pub mod overview;
 pub mod palette;
 pub mod playbook_view;
+pub mod prompt_dialog;
 pub mod setup_wizard;
 pub mod tasks;
 pub mod text;
@@ -113,6 +114,9 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
 /// The component that receives keys now: an open popup, the filter bar
 /// being edited, else the focused pane.
 pub fn focused_component(app: &AppState) -> &'static dyn Component {
+    if !app.prompts.is_empty() {
+        return &prompt_dialog::PromptDialog;
+    }
     match &app.overlay {
         Some(Overlay::Help { .. }) => &help::HelpPopup,
         Some(Overlay::Palette(_)) => &palette::Palette,
@@ -134,7 +138,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 14] {
+pub fn all_components() -> [&'static dyn Component; 15] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -150,6 +154,7 @@ pub fn all_components() -> [&'static dyn Component; 14] {
         &tasks::TaskView,
         &events::EventsView,
         &playbook_view::PlaybookView,
+        &prompt_dialog::PromptDialog,
     ]
 }
 
@@ -189,5 +194,9 @@ pub fn draw(
             playbook_view::PlaybookView.draw(frame, frame.area(), &view)
         }
         None => {}
+    }
+    // SSH questions go over everything: a task waits for the answer.
+    if !app.prompts.is_empty() {
+        prompt_dialog::PromptDialog.draw(frame, frame.area(), &view);
     }
 }

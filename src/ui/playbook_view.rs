@@ -409,12 +409,7 @@ impl Component for PlaybookView {
             KeyCode::Char('o') => set(app, 0, !raw),
             KeyCode::Char('s') => {
                 if let PlaybookSource::Task(index) = source {
-                    app.overlay = Some(Overlay::Task {
-                        index,
-                        scroll: 0,
-                        follow: true,
-                        confirm_cancel: false,
-                    });
+                    app.overlay = Some(Overlay::task(index));
                 }
             }
             KeyCode::Char('c') => {
@@ -429,6 +424,7 @@ impl Component for PlaybookView {
                             scroll: 0,
                             follow: true,
                             confirm_cancel: true,
+                            search: None,
                         });
                     }
                 }

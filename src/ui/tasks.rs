@@ -11,12 +11,12 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::layout::centered;
-use super::text::{pad, truncate, width, wrap_words};
+use super::text::{fit_line, pad, truncate, width, wrap_words};
 use super::theme::Theme;
 use super::{Component, KeyHint, View};
 use crate::actions::{Action, BackupType, RefusalKind};
@@ -681,12 +681,7 @@ impl Component for TaskList {
                         raw: false,
                     }
                 } else {
-                    Overlay::Task {
-                        index: selected,
-                        scroll: 0,
-                        follow: true,
-                        confirm_cancel: false,
-                    }
+                    Overlay::task(selected)
                 })
             }
             _ => {}
@@ -712,16 +707,141 @@ impl Component for TaskList {
 /// Removes terminal escape sequences (colours, cursor moves, OSC) and other
 /// control characters from a line of remote output; tabs become spaces.
 pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    ansi_runs(s, Style::new(), false)
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect()
+}
+
+/// The 16 ANSI colours by SGR index (30–37 / 90–97 minus the base).
+fn ansi_color(i: u8) -> Color {
+    match i {
+        0 => Color::Black,
+        1 => Color::Red,
+        2 => Color::Green,
+        3 => Color::Yellow,
+        4 => Color::Blue,
+        5 => Color::Magenta,
+        6 => Color::Cyan,
+        7 => Color::Gray,
+        8 => Color::DarkGray,
+        9 => Color::LightRed,
+        10 => Color::LightGreen,
+        11 => Color::LightYellow,
+        12 => Color::LightBlue,
+        13 => Color::LightMagenta,
+        14 => Color::LightCyan,
+        _ => Color::White,
+    }
+}
+
+/// Applies one SGR sequence (`ESC [ params m`) to `style`; `base` is what
+/// a reset goes back to. Without `colors`, only attributes change.
+fn apply_sgr(style: Style, base: Style, params: &str, colors: bool) -> Style {
+    let nums: Vec<Option<u16>> = params
+        .split([';', ':'])
+        .map(|p| {
+            if p.is_empty() {
+                Some(0)
+            } else {
+                p.parse().ok()
+            }
+        })
+        .collect();
+    let mut st = style;
+    let mut i = 0;
+    while i < nums.len() {
+        let Some(n) = nums[i] else {
+            i += 1;
+            continue;
+        };
+        // 38/48: extended colour, 5;n (256 colours) or 2;r;g;b.
+        let extended = |i: &mut usize| -> Option<Color> {
+            match nums.get(*i + 1).copied().flatten() {
+                Some(5) => {
+                    let c = nums.get(*i + 2).copied().flatten()?;
+                    *i += 2;
+                    Some(Color::Indexed(c.min(255) as u8))
+                }
+                Some(2) => {
+                    let c = |k: usize| {
+                        nums.get(*i + k)
+                            .copied()
+                            .flatten()
+                            .map(|v| v.min(255) as u8)
+                    };
+                    let rgb = (c(2)?, c(3)?, c(4)?);
+                    *i += 4;
+                    Some(Color::Rgb(rgb.0, rgb.1, rgb.2))
+                }
+                _ => None,
+            }
+        };
+        match n {
+            0 => st = base,
+            1 => st = st.add_modifier(Modifier::BOLD),
+            2 => st = st.add_modifier(Modifier::DIM),
+            3 => st = st.add_modifier(Modifier::ITALIC),
+            4 => st = st.add_modifier(Modifier::UNDERLINED),
+            7 => st = st.add_modifier(Modifier::REVERSED),
+            9 => st = st.add_modifier(Modifier::CROSSED_OUT),
+            21 | 22 => st = st.remove_modifier(Modifier::BOLD | Modifier::DIM),
+            23 => st = st.remove_modifier(Modifier::ITALIC),
+            24 => st = st.remove_modifier(Modifier::UNDERLINED),
+            27 => st = st.remove_modifier(Modifier::REVERSED),
+            29 => st = st.remove_modifier(Modifier::CROSSED_OUT),
+            30..=37 if colors => st = st.fg(ansi_color((n - 30) as u8)),
+            90..=97 if colors => st = st.fg(ansi_color((n - 90 + 8) as u8)),
+            40..=47 if colors => st = st.bg(ansi_color((n - 40) as u8)),
+            100..=107 if colors => st = st.bg(ansi_color((n - 100 + 8) as u8)),
+            39 if colors => st.fg = base.fg,
+            49 if colors => st.bg = base.bg,
+            38 | 48 => {
+                let c = extended(&mut i);
+                if colors && let Some(c) = c {
+                    st = if n == 38 { st.fg(c) } else { st.bg(c) };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    st
+}
+
+/// A line of remote output as runs of text and style: SGR colours and
+/// attributes (with `colors`; attributes only without) on top of `base`;
+/// other escape sequences and control characters removed; tabs as four
+/// spaces. The runs' text is exactly [`strip_ansi`] of the line.
+pub fn ansi_runs(s: &str, base: Style, colors: bool) -> Vec<(String, Style)> {
+    let mut runs: Vec<(String, Style)> = Vec::new();
+    let mut text = String::new();
+    let mut style = base;
     let mut chars = s.chars().peekable();
+    let flush = |runs: &mut Vec<(String, Style)>, text: &mut String, style: Style| {
+        if !text.is_empty() {
+            runs.push((std::mem::take(text), style));
+        }
+    };
     while let Some(c) = chars.next() {
         match c {
             '\x1b' => match chars.next() {
                 Some('[') => {
                     // CSI: parameters and intermediates, then a final byte.
+                    let mut params = String::new();
+                    let mut last = None;
                     for c in chars.by_ref() {
                         if ('@'..='~').contains(&c) {
+                            last = Some(c);
                             break;
+                        }
+                        params.push(c);
+                    }
+                    if last == Some('m') {
+                        let next = apply_sgr(style, base, &params, colors);
+                        if next != style {
+                            flush(&mut runs, &mut text, style);
+                            style = next;
                         }
                     }
                 }
@@ -739,29 +859,165 @@ pub fn strip_ansi(s: &str) -> String {
                 }
                 _ => {}
             },
-            '\t' => out.push_str("    "),
+            '\t' => text.push_str("    "),
             c if c.is_control() => {}
-            c => out.push(c),
+            c => text.push(c),
+        }
+    }
+    flush(&mut runs, &mut text, style);
+    runs
+}
+
+/// Smart case: a query with a capital letter matches its case exactly.
+fn case_sensitive(query: &str) -> bool {
+    query.chars().any(char::is_uppercase)
+}
+
+fn fold(c: char, sensitive: bool) -> char {
+    if sensitive {
+        c
+    } else {
+        c.to_lowercase().next().unwrap_or(c)
+    }
+}
+
+/// Byte ranges of the (non-overlapping) occurrences of `query` in `text`,
+/// any case unless the query has a capital letter.
+pub fn match_ranges(text: &str, query: &str) -> Vec<std::ops::Range<usize>> {
+    if query.is_empty() {
+        return Vec::new();
+    }
+    let sensitive = case_sensitive(query);
+    let q: Vec<char> = query.chars().map(|c| fold(c, sensitive)).collect();
+    let t: Vec<(usize, char)> = text
+        .char_indices()
+        .map(|(i, c)| (i, fold(c, sensitive)))
+        .collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + q.len() <= t.len() {
+        if t[i..i + q.len()]
+            .iter()
+            .map(|(_, c)| *c)
+            .eq(q.iter().copied())
+        {
+            let start = t[i].0;
+            let end = t.get(i + q.len()).map_or(text.len(), |(b, _)| *b);
+            out.push(start..end);
+            i += q.len();
+        } else {
+            i += 1;
         }
     }
     out
 }
 
-/// The output of a task, step by step, host by host, escape codes removed.
-pub fn output_lines(s: &TaskState) -> Vec<(String, String)> {
+/// The line of the next match of `query` after line `from` (before it when
+/// `!forward`; `None`: from the start / the end), wrapping around; the bool
+/// says it wrapped.
+pub fn find_match(
+    lines: &[String],
+    query: &str,
+    from: Option<usize>,
+    forward: bool,
+) -> Option<(usize, bool)> {
+    let hit = |i: &usize| !match_ranges(&lines[*i], query).is_empty();
+    let n = lines.len();
+    if forward {
+        let start = from.map_or(0, |f| f + 1).min(n);
+        if let Some(i) = (start..n).find(hit) {
+            return Some((i, false));
+        }
+        (0..start.min(n)).find(hit).map(|i| (i, true))
+    } else {
+        let end = from.unwrap_or(n).min(n);
+        if let Some(i) = (0..end).rev().find(hit) {
+            return Some((i, false));
+        }
+        (end..n).rev().find(hit).map(|i| (i, true))
+    }
+}
+
+/// The output lines shown, `start..end`, out of `total` in a window of
+/// `height` lines: anchored on the current search match (a third from the
+/// top) when there is one and the view does not follow, else `scroll`
+/// lines up from the end (0 when following).
+pub fn output_window(
+    total: usize,
+    height: usize,
+    scroll: usize,
+    follow: bool,
+    current: Option<usize>,
+) -> (usize, usize) {
+    if let Some(m) = current.filter(|m| !follow && *m < total) {
+        let start = m
+            .saturating_sub(height / 3)
+            .min(total.saturating_sub(height));
+        return (start, (start + height).min(total));
+    }
+    let end = total.saturating_sub(if follow { 0 } else { scroll.min(total) });
+    (end.saturating_sub(height), end)
+}
+
+/// `runs` with the byte ranges `ranges` (of their concatenated text)
+/// drawn in `hl` on top of their own style.
+fn highlight(
+    runs: Vec<(String, Style)>,
+    ranges: &[std::ops::Range<usize>],
+    hl: Style,
+) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for (text, style) in runs {
+        let len = text.len();
+        let mut cuts = vec![0, len];
+        for r in ranges {
+            for b in [r.start, r.end] {
+                if b > offset && b < offset + len && text.is_char_boundary(b - offset) {
+                    cuts.push(b - offset);
+                }
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let inside = ranges
+                .iter()
+                .any(|r| r.start <= offset + a && offset + b <= r.end);
+            let st = if inside { style.patch(hl) } else { style };
+            out.push(Span::styled(text[a..b].to_string(), st));
+        }
+        offset += len;
+    }
+    out
+}
+
+/// The output of a task, step by step, host by host, as received (escape
+/// codes kept).
+pub fn output_raw(s: &TaskState) -> Vec<(String, String)> {
     let mut rows: Vec<(usize, String, String)> = Vec::new();
     for (host, sb) in &s.output {
         for l in sb.lines().chain(sb.pending().collect::<Vec<_>>().iter()) {
-            rows.push((l.step, host.clone(), strip_ansi(&l.text)));
+            rows.push((l.step, host.clone(), l.text.clone()));
         }
     }
     rows.sort_by_key(|r| r.0);
     rows.into_iter().map(|(_, h, t)| (h, t)).collect()
 }
 
-/// The lines the task view's lower part shows: for a finished listing or
-/// inspection its parsed result (backups table, checks), else the output.
-pub fn shown_lines(task: &crate::app::state::TaskEntry, s: &TaskState) -> Vec<(String, String)> {
+/// The output of a task, step by step, host by host, escape codes removed.
+pub fn output_lines(s: &TaskState) -> Vec<(String, String)> {
+    output_raw(s)
+        .into_iter()
+        .map(|(h, t)| (h, strip_ansi(&t)))
+        .collect()
+}
+
+/// The lines the task view's lower part shows (escape codes kept): for a
+/// finished listing or inspection its parsed result (backups table,
+/// checks), else the output.
+pub fn shown_raw(task: &crate::app::state::TaskEntry, s: &TaskState) -> Vec<(String, String)> {
     if s.status.is_finished()
         && let Some(plan) = &task.plan
     {
@@ -773,11 +1029,116 @@ pub fn shown_lines(task: &crate::app::state::TaskEntry, s: &TaskState) -> Vec<(S
         if let Some(text) = result {
             return text
                 .lines()
-                .map(|l| (String::new(), strip_ansi(l)))
+                .map(|l| (String::new(), l.to_string()))
                 .collect();
         }
     }
-    output_lines(s)
+    output_raw(s)
+}
+
+/// [`shown_raw`] without escape codes (what is searched and copied).
+pub fn shown_lines(task: &crate::app::state::TaskEntry, s: &TaskState) -> Vec<(String, String)> {
+    shown_raw(task, s)
+        .into_iter()
+        .map(|(h, t)| (h, strip_ansi(&t)))
+        .collect()
+}
+
+/// The steps table of the task view (at most half of `inner_h` lines),
+/// with the error of every host that failed to run.
+fn steps_table(s: &TaskState, t: &Theme, inner_w: usize, inner_h: usize) -> Vec<Line<'static>> {
+    let mut top: Vec<Line<'static>> = Vec::new();
+    top.push(Line::styled(
+        format!(
+            "   {} {} {} TIME",
+            pad("STEP", 26),
+            pad("HOST", 14),
+            pad("STATUS", 10)
+        ),
+        t.table_header,
+    ));
+    for st in &s.steps {
+        let hosts: Vec<_> = if st.hosts.is_empty() {
+            vec![None]
+        } else {
+            st.hosts.iter().map(Some).collect()
+        };
+        for (i, h) in hosts.into_iter().enumerate() {
+            let name = if i == 0 { st.name.as_str() } else { "" };
+            let (host, status, dur) = match h {
+                Some(h) => (h.host.as_str(), h.status, h.duration),
+                None => ("", st.status, st.duration),
+            };
+            let exit = h
+                .and_then(|h| h.exit.as_ref())
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            let text = format!(
+                "   {} {} {} {}{exit}",
+                pad(&truncate(name, 26), 26),
+                pad(&truncate(host, 14), 14),
+                pad(status.as_str(), 10),
+                dur.map(elapsed).unwrap_or_default(),
+            );
+            top.push(Line::styled(
+                truncate(&text, inner_w).into_owned(),
+                step_mark(status, t),
+            ));
+            // Why it failed (an SSH error names host, key, file…): in full.
+            if let Some(m) = h.and_then(|h| h.message.as_ref())
+                && status.is_failure()
+            {
+                for l in wrap_words(m, inner_w.saturating_sub(5).max(10)) {
+                    top.push(Line::styled(format!("     {l}"), t.error));
+                }
+            }
+        }
+    }
+    // At most half the height for the table: output matters too.
+    let top_max = (inner_h / 2).max(3);
+    if top.len() > top_max {
+        let extra = top.len() - top_max + 1;
+        top.truncate(top_max - 1);
+        top.push(Line::styled(format!("   … {extra} more lines"), t.dim));
+    }
+    top
+}
+
+/// Geometry of the task view's output part for a screen: the popup, its
+/// inner width and the number of output lines shown.
+fn output_geometry(screen: Rect, s: &TaskState, searching: bool) -> (Rect, usize, usize) {
+    let popup = centered(
+        screen,
+        screen.width.saturating_sub(2),
+        screen.height.saturating_sub(2),
+    );
+    let inner_w = (popup.width as usize).saturating_sub(2);
+    let inner_h = (popup.height as usize).saturating_sub(2);
+    let top = steps_table(s, &Theme::unstyled(), inner_w, inner_h).len();
+    let out_h = inner_h.saturating_sub(top + 1 + usize::from(searching));
+    (popup, inner_w, out_h)
+}
+
+/// The line (index in [`shown_lines`]) the task view's search starts from:
+/// the current match, else just above the first line shown (so a match on
+/// it is found first).
+fn search_cursor(
+    total: usize,
+    out_h: usize,
+    scroll: usize,
+    follow: bool,
+    search: Option<&crate::app::state::OutputSearch>,
+    forward: bool,
+) -> Option<usize> {
+    if let Some(m) = search.and_then(|s| s.current) {
+        return Some(m);
+    }
+    let (start, end) = output_window(total, out_h, scroll, follow, None);
+    if forward {
+        start.checked_sub(1)
+    } else {
+        Some(end)
+    }
 }
 
 /// The task view: steps table and output.
@@ -786,6 +1147,9 @@ pub struct TaskView;
 const VIEW_BINDINGS: &[KeyHint] = &[
     KeyHint::new("↑/k ↓/j PgUp PgDn", "scroll the output"),
     KeyHint::new("F / End", "follow the output"),
+    KeyHint::new("/", "search the output (Enter: next match)"),
+    KeyHint::new("n / N", "next / previous match"),
+    KeyHint::new("Esc (search)", "end the search"),
     KeyHint::new("c", "cancel the task (y confirms)"),
     KeyHint::new("y", "copy the last line shown"),
     KeyHint::new("Esc / q", "back to the task list"),
@@ -803,6 +1167,7 @@ impl Component for TaskView {
             scroll,
             follow,
             confirm_cancel,
+            ref search,
         }) = view.app.overlay
         else {
             return;
@@ -810,76 +1175,28 @@ impl Component for TaskView {
         let Some(task) = view.app.tasks.get(index) else {
             return;
         };
-        let popup = centered(
-            area,
-            area.width.saturating_sub(2),
-            area.height.saturating_sub(2),
-        );
-        let inner_w = (popup.width as usize).saturating_sub(2);
-        let inner_h = (popup.height as usize).saturating_sub(2);
         let s = task.handle.state();
+        let (popup, inner_w, out_h) = output_geometry(area, &s, search.is_some());
+        let inner_h = (popup.height as usize).saturating_sub(2);
         let (mark, mark_style) = status_mark(&s, t);
-        let mut top: Vec<Line> = Vec::new();
-        top.push(Line::styled(
-            format!(
-                "   {} {} {} TIME",
-                pad("STEP", 26),
-                pad("HOST", 14),
-                pad("STATUS", 10)
-            ),
-            t.table_header,
-        ));
-        for st in &s.steps {
-            let hosts: Vec<_> = if st.hosts.is_empty() {
-                vec![None]
-            } else {
-                st.hosts.iter().map(Some).collect()
-            };
-            for (i, h) in hosts.into_iter().enumerate() {
-                let name = if i == 0 { st.name.as_str() } else { "" };
-                let (host, status, dur) = match h {
-                    Some(h) => (h.host.as_str(), h.status, h.duration),
-                    None => ("", st.status, st.duration),
-                };
-                let exit = h
-                    .and_then(|h| h.exit.as_ref())
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default();
-                let text = format!(
-                    "   {} {} {} {}{exit}",
-                    pad(&truncate(name, 26), 26),
-                    pad(&truncate(host, 14), 14),
-                    pad(status.as_str(), 10),
-                    dur.map(elapsed).unwrap_or_default(),
-                );
-                top.push(Line::styled(
-                    truncate(&text, inner_w).into_owned(),
-                    step_mark(status, t),
-                ));
-            }
-        }
-        // At most half the height for the table: output matters too.
-        let top_max = (inner_h / 2).max(3);
-        if top.len() > top_max {
-            let extra = top.len() - top_max + 1;
-            top.truncate(top_max - 1);
-            top.push(Line::styled(format!("   … {extra} more lines"), t.dim));
-        }
-        let out = shown_lines(task, &s);
-        let out_h = inner_h.saturating_sub(top.len() + 1);
-        let end = out.len().saturating_sub(if follow { 0 } else { scroll });
-        let start = end.saturating_sub(out_h);
-        let host_w = out.iter().map(|(h, _)| width(h)).max().unwrap_or(0).min(14);
+        let top = steps_table(&s, t, inner_w, inner_h);
+        let raw = shown_raw(task, &s);
+        let plain: Vec<String> = raw.iter().map(|(_, r)| strip_ansi(r)).collect();
+        let current = search.as_ref().and_then(|q| q.current);
+        let (start, end) = output_window(raw.len(), out_h, scroll, follow, current);
+        let host_w = raw.iter().map(|(h, _)| width(h)).max().unwrap_or(0).min(14);
+        let query = search.as_ref().map(|q| q.query.as_str()).unwrap_or("");
+        let colors = t.source != "built-in monochrome";
         let mut lines = top;
-        let what = if out.iter().all(|(h, _)| h.is_empty()) && !out.is_empty() {
+        let what = if raw.iter().all(|(h, _)| h.is_empty()) && !raw.is_empty() {
             "result"
         } else {
             "output"
         };
-        let rule = if follow {
+        let rule = if follow && current.is_none() {
             format!("{what} (following)")
         } else {
-            format!("{what} ({} lines above the end)", out.len() - end)
+            format!("{what} ({} lines above the end)", raw.len() - end)
         };
         lines.push(Line::styled(
             format!(
@@ -888,14 +1205,49 @@ impl Component for TaskView {
             ),
             t.dim,
         ));
-        for (host, text) in &out[start..end] {
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} ", pad(&truncate(host, host_w), host_w)), t.dim),
+        for i in start..end {
+            let (host, text) = &raw[i];
+            let is_current = current == Some(i);
+            let host_style = if is_current { t.selection } else { t.dim };
+            let ranges = match_ranges(&plain[i], query);
+            let hl = if is_current {
+                t.selection
+            } else {
+                t.header_warning
+            };
+            let mut spans = vec![Span::styled(
+                format!("{} ", pad(&truncate(host, host_w), host_w)),
+                host_style,
+            )];
+            spans.extend(highlight(ansi_runs(text, t.text, colors), &ranges, hl));
+            lines.push(fit_line(Line::from(spans), inner_w));
+        }
+        if let Some(q) = search {
+            while lines.len() < inner_h.saturating_sub(1) {
+                lines.push(Line::default());
+            }
+            let hits: Vec<usize> = (0..plain.len())
+                .filter(|i| !match_ranges(&plain[*i], &q.query).is_empty())
+                .collect();
+            let mut bar = vec![
+                Span::styled("/", t.footer_key),
                 Span::styled(
-                    truncate(text, inner_w.saturating_sub(host_w + 1)).into_owned(),
-                    t.text,
+                    format!("{}{}", q.query, if q.editing { "▏" } else { "" }),
+                    t.input,
                 ),
-            ]));
+            ];
+            let count = if q.query.is_empty() {
+                String::new()
+            } else if let Some(pos) = q.current.and_then(|c| hits.iter().position(|h| *h == c)) {
+                format!("  match {} of {} lines", pos + 1, hits.len())
+            } else {
+                format!("  {} matching lines", hits.len())
+            };
+            bar.push(Span::styled(count, t.dim));
+            if let Some(n) = &q.note {
+                bar.push(Span::styled(format!("  {n}"), t.warning));
+            }
+            lines.push(fit_line(Line::from(bar), inner_w));
         }
         let title = format!(
             " {mark} {} {}: {} {} ",
@@ -906,10 +1258,12 @@ impl Component for TaskView {
         );
         let bottom = if confirm_cancel {
             Line::styled(" Cancel this task? y: yes, n: no ", t.error)
+        } else if search.as_ref().is_some_and(|q| q.editing) {
+            Line::styled(" Enter: find  Esc: end the search ", t.dim)
         } else if s.status.is_finished() {
-            Line::styled(" Esc: tasks ", t.dim)
+            Line::styled(" /: search  Esc: tasks ", t.dim)
         } else {
-            Line::styled(" c: cancel  F: follow  Esc: tasks ", t.dim)
+            Line::styled(" /: search  c: cancel  F: follow  Esc: tasks ", t.dim)
         };
         drop(s);
         frame.render_widget(Clear, popup);
@@ -918,12 +1272,7 @@ impl Component for TaskView {
             .style(t.popup)
             .title(Span::styled(title, mark_style))
             .title_bottom(bottom.right_aligned());
-        frame.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .wrap(Wrap { trim: false }),
-            popup,
-        );
+        frame.render_widget(Paragraph::new(lines).block(block), popup);
     }
 
     fn handle_key(
@@ -938,7 +1287,8 @@ impl Component for TaskView {
             scroll,
             follow,
             confirm_cancel,
-        }) = app.overlay
+            search,
+        }) = app.overlay.clone()
         else {
             return Outcome::Ignored;
         };
@@ -956,31 +1306,141 @@ impl Component for TaskView {
                 scroll,
                 follow,
                 confirm_cancel: false,
+                search,
             });
             return Outcome::Handled;
         }
-        let total = shown_lines(task, &task.handle.state()).len();
-        let page = (app.screen.height as usize / 2).max(1);
-        let cur = if follow { 0 } else { scroll };
-        let set = |app: &mut AppState, scroll: usize| {
-            let scroll = scroll.min(total);
+        let (lines, out_h) = {
+            let s = task.handle.state();
+            let lines: Vec<String> = shown_lines(task, &s).into_iter().map(|(_, t)| t).collect();
+            let (_, _, out_h) = output_geometry(app.screen, &s, true);
+            (lines, out_h.max(1))
+        };
+        let total = lines.len();
+        let current = search.as_ref().and_then(|q| q.current);
+        // Where the view is, as lines up from the end (an anchored match
+        // becomes a plain position once scrolled).
+        let (_, shown_end) = output_window(total, out_h, scroll, follow, current);
+        let cur = if follow && current.is_none() {
+            0
+        } else {
+            total - shown_end
+        };
+        let page = out_h.max(1);
+        let set =
+            |app: &mut AppState, scroll: usize, search: Option<crate::app::state::OutputSearch>| {
+                let scroll = scroll.min(total);
+                app.overlay = Some(Overlay::Task {
+                    index,
+                    scroll,
+                    follow: scroll == 0,
+                    confirm_cancel: false,
+                    search: search.map(|mut q| {
+                        q.current = None;
+                        q.note = None;
+                        q
+                    }),
+                });
+            };
+        let jump = |app: &mut AppState, mut q: crate::app::state::OutputSearch, forward: bool| {
+            let from = search_cursor(total, out_h, scroll, follow, Some(&q), forward);
+            q.editing = false;
+            match find_match(&lines, &q.query, from, forward) {
+                Some((line, wrapped)) => {
+                    q.current = Some(line);
+                    q.note = wrapped.then(|| {
+                        if forward {
+                            "wrapped to the top".to_string()
+                        } else {
+                            "wrapped to the bottom".to_string()
+                        }
+                    });
+                }
+                None => {
+                    q.note = Some(format!("no match for '{}'", q.query));
+                }
+            }
+            let found = q.current.is_some();
             app.overlay = Some(Overlay::Task {
                 index,
                 scroll,
-                follow: scroll == 0,
+                // Searching stops following (the view stays on the match).
+                follow: follow && !found,
                 confirm_cancel: false,
+                search: Some(q),
             });
         };
+        // Typing the query.
+        if let Some(mut q) = search.clone().filter(|q| q.editing) {
+            match key.code {
+                KeyCode::Esc => set(app, cur, None),
+                KeyCode::Enter if q.query.is_empty() => set(app, cur, None),
+                KeyCode::Enter => jump(app, q, true),
+                KeyCode::Backspace => {
+                    q.query.pop();
+                    q.note = None;
+                    app.overlay = Some(Overlay::Task {
+                        index,
+                        scroll,
+                        follow,
+                        confirm_cancel,
+                        search: Some(q),
+                    });
+                }
+                KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    q.query.clear();
+                    app.overlay = Some(Overlay::Task {
+                        index,
+                        scroll,
+                        follow,
+                        confirm_cancel,
+                        search: Some(q),
+                    });
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    q.query.push(c);
+                    q.note = None;
+                    app.overlay = Some(Overlay::Task {
+                        index,
+                        scroll,
+                        follow,
+                        confirm_cancel,
+                        search: Some(q),
+                    });
+                }
+                _ => {}
+            }
+            return Outcome::Handled;
+        }
         match key.code {
+            KeyCode::Esc if search.is_some() => set(app, cur, None),
             KeyCode::Esc | KeyCode::Char('q') => {
                 app.overlay = Some(Overlay::Tasks { selected: index })
             }
-            KeyCode::Up | KeyCode::Char('k') => set(app, cur + 1),
-            KeyCode::Down | KeyCode::Char('j') => set(app, cur.saturating_sub(1)),
-            KeyCode::PageUp => set(app, cur + page),
-            KeyCode::PageDown => set(app, cur.saturating_sub(page)),
-            KeyCode::Home | KeyCode::Char('g') => set(app, total),
-            KeyCode::End | KeyCode::Char('G') | KeyCode::Char('F') => set(app, 0),
+            KeyCode::Char('/') => {
+                let q = crate::app::state::OutputSearch {
+                    editing: true,
+                    current,
+                    ..Default::default()
+                };
+                app.overlay = Some(Overlay::Task {
+                    index,
+                    scroll,
+                    follow,
+                    confirm_cancel,
+                    search: Some(q),
+                });
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') => match search {
+                Some(q) if !q.query.is_empty() => jump(app, q, key.code == KeyCode::Char('n')),
+                _ => app.set_status("no search: / starts one", false),
+            },
+            KeyCode::Up | KeyCode::Char('k') => set(app, cur + 1, search),
+            KeyCode::Down | KeyCode::Char('j') => set(app, cur.saturating_sub(1), search),
+            KeyCode::PageUp => set(app, cur + page, search),
+            KeyCode::PageDown => set(app, cur.saturating_sub(page), search),
+            KeyCode::Home | KeyCode::Char('g') => set(app, total, search),
+            KeyCode::End | KeyCode::Char('G') | KeyCode::Char('F') => set(app, 0, search),
             KeyCode::Char('y') => app.copy_selection(deployment),
             KeyCode::Char('c') => {
                 if task.handle.status().is_finished() {
@@ -991,6 +1451,7 @@ impl Component for TaskView {
                         scroll,
                         follow,
                         confirm_cancel: true,
+                        search,
                     });
                 }
             }
@@ -1000,22 +1461,38 @@ impl Component for TaskView {
     }
 
     fn commands(&self, app: &AppState, _deployment: &Deployment) -> Vec<KeyHint> {
-        if let Some(Overlay::Task {
-            confirm_cancel: true,
-            ..
-        }) = app.overlay
-        {
-            return vec![
+        match &app.overlay {
+            Some(Overlay::Task {
+                confirm_cancel: true,
+                ..
+            }) => vec![
                 KeyHint::new("y", "cancel the task"),
                 KeyHint::new("n", "keep it"),
-            ];
+            ],
+            Some(Overlay::Task {
+                search: Some(q), ..
+            }) if q.editing => vec![
+                KeyHint::new("type", "text"),
+                KeyHint::new("Enter", "find"),
+                KeyHint::new("Esc", "end search"),
+            ],
+            Some(Overlay::Task {
+                search: Some(_), ..
+            }) => vec![
+                KeyHint::new("n", "next"),
+                KeyHint::new("N", "previous"),
+                KeyHint::new("/", "new search"),
+                KeyHint::new("Esc", "end search"),
+                KeyHint::new("F", "follow"),
+            ],
+            _ => vec![
+                KeyHint::new("↑↓", "scroll"),
+                KeyHint::new("/", "search"),
+                KeyHint::new("F", "follow"),
+                KeyHint::new("c", "cancel"),
+                KeyHint::new("Esc", "tasks"),
+            ],
         }
-        vec![
-            KeyHint::new("↑↓", "scroll"),
-            KeyHint::new("F", "follow"),
-            KeyHint::new("c", "cancel"),
-            KeyHint::new("Esc", "tasks"),
-        ]
     }
 
     fn bindings(&self) -> &'static [KeyHint] {
@@ -1033,6 +1510,125 @@ mod tests {
         assert_eq!(strip_ansi("a\x1b]52;c;aGk=\x07b"), "ab");
         assert_eq!(strip_ansi("a\x1b]0;title\x1b\\b\r"), "ab");
         assert_eq!(strip_ansi("\ta"), "    a");
+    }
+
+    #[test]
+    fn colours_are_kept_for_display_and_match_the_plain_text() {
+        let base = Style::new().fg(Color::Reset);
+        let line =
+            "\x1b[1;31mERROR\x1b[0m: disk \x1b[38;5;208mfull\x1b[39m\tnow\x1b[K\x1b]0;t\x07!";
+        let runs = ansi_runs(line, base, true);
+        let text: String = runs.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(text, strip_ansi(line));
+        assert_eq!(text, "ERROR: disk full    now!");
+        assert_eq!(
+            runs,
+            vec![
+                (
+                    "ERROR".to_string(),
+                    base.fg(Color::Red).add_modifier(Modifier::BOLD)
+                ),
+                (": disk ".to_string(), base),
+                ("full".to_string(), base.fg(Color::Indexed(208))),
+                ("    now!".to_string(), base),
+            ]
+        );
+        // 24-bit, bright and background colours; without colours only the
+        // attributes stay.
+        let runs = ansi_runs("\x1b[38;2;1;2;3;104;4mx\x1b[24;49my", base, true);
+        assert_eq!(
+            runs,
+            vec![
+                (
+                    "x".to_string(),
+                    base.fg(Color::Rgb(1, 2, 3))
+                        .bg(Color::LightBlue)
+                        .add_modifier(Modifier::UNDERLINED)
+                ),
+                (
+                    "y".to_string(),
+                    base.fg(Color::Rgb(1, 2, 3))
+                        .remove_modifier(Modifier::UNDERLINED)
+                ),
+            ]
+        );
+        let runs = ansi_runs("\x1b[1;32mok\x1b[0m", base, false);
+        assert_eq!(
+            runs,
+            vec![("ok".to_string(), base.add_modifier(Modifier::BOLD))]
+        );
+        // Broken sequences never panic and lose no text after them.
+        assert_eq!(strip_ansi("a\x1b[38;5m b\x1b[38;2;1mc\x1b"), "a bc");
+    }
+
+    #[test]
+    fn search_is_smart_case_and_finds_every_occurrence() {
+        assert_eq!(
+            match_ranges("Error: error ERROR", "error"),
+            [0..5, 7..12, 13..18]
+        );
+        assert_eq!(match_ranges("Error: error ERROR", "Error"), vec![(0..5)]);
+        assert_eq!(match_ranges("aaaa", "aa"), [0..2, 2..4]);
+        assert!(match_ranges("x", "").is_empty());
+        assert_eq!(match_ranges("Ünïcödé ünï", "ünï"), [0..5, 12..17]);
+    }
+
+    #[test]
+    fn next_and_previous_matches_wrap_around() {
+        let lines: Vec<String> = ["a", "hit 1", "b", "hit 2", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // From the start (no cursor) the first match is found.
+        assert_eq!(find_match(&lines, "hit", None, true), Some((1, false)));
+        // After the cursor, strictly.
+        assert_eq!(find_match(&lines, "hit", Some(1), true), Some((3, false)));
+        assert_eq!(find_match(&lines, "hit", Some(3), true), Some((1, true)));
+        assert_eq!(find_match(&lines, "hit", Some(3), false), Some((1, false)));
+        assert_eq!(find_match(&lines, "hit", Some(1), false), Some((3, true)));
+        assert_eq!(find_match(&lines, "hit", None, false), Some((3, false)));
+        assert_eq!(find_match(&lines, "none", Some(0), true), None);
+        assert_eq!(find_match(&[], "x", None, true), None);
+    }
+
+    #[test]
+    fn the_window_follows_scrolls_or_stays_on_the_match() {
+        // Following: the last lines.
+        assert_eq!(output_window(100, 10, 0, true, None), (90, 100));
+        // Scrolled up 5 lines.
+        assert_eq!(output_window(100, 10, 5, false, None), (85, 95));
+        // On a match: a third from the top, whatever scroll says.
+        assert_eq!(output_window(100, 10, 0, false, Some(40)), (37, 47));
+        // Near either end the window stays full.
+        assert_eq!(output_window(100, 10, 0, false, Some(1)), (0, 10));
+        assert_eq!(output_window(100, 10, 0, false, Some(99)), (90, 100));
+        // Following wins over a match (the search is over).
+        assert_eq!(output_window(100, 10, 0, true, Some(40)), (90, 100));
+        // Short output.
+        assert_eq!(output_window(3, 10, 7, false, None), (0, 0));
+        assert_eq!(output_window(3, 10, 0, false, Some(2)), (0, 3));
+    }
+
+    #[test]
+    fn matches_are_highlighted_across_coloured_runs() {
+        let red = Style::new().fg(Color::Red);
+        let hl = Style::new().bg(Color::Yellow);
+        let runs = vec![("abc".to_string(), red), ("def".to_string(), Style::new())];
+        let ranges = [std::ops::Range { start: 2, end: 4 }];
+        let spans = highlight(runs, &ranges, hl);
+        let got: Vec<(String, Style)> = spans
+            .into_iter()
+            .map(|s| (s.content.into_owned(), s.style))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ab".to_string(), red),
+                ("c".to_string(), red.patch(hl)),
+                ("d".to_string(), Style::new().patch(hl)),
+                ("ef".to_string(), Style::new()),
+            ]
+        );
     }
 
     #[test]

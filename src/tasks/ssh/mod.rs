@@ -20,11 +20,15 @@
 //! Host keys are checked against the known_hosts files (plain, wildcard and
 //! hashed entries). An unknown key is refused ([`HostKeyPolicy::Strict`]),
 //! recorded ([`HostKeyPolicy::AcceptNew`]) or shown to the operator through
-//! the [`Prompter`] ([`HostKeyPolicy::Ask`]); a changed or revoked key is
-//! always refused. Authentication tries the agent (`SSH_AUTH_SOCK` or
-//! `IdentityAgent`), then the key files; encrypted keys are decrypted with a
-//! passphrase asked through the [`Prompter`] (kept in memory for the life of
-//! the pool, like an agent would).
+//! the [`Prompter`] ([`HostKeyPolicy::Ask`]: one question however many
+//! connections wait for the answer); a changed or revoked key is always
+//! refused (and [`Prompter::alert`]ed). Authentication tries the agent
+//! (`SSH_AUTH_SOCK` or `IdentityAgent`), then the key files; encrypted keys
+//! are decrypted with a passphrase asked through the [`Prompter`] (at most
+//! [`PASSPHRASE_ATTEMPTS`] times). The passphrase is wiped from memory once
+//! the key is decrypted; the decrypted key stays in memory for the life of
+//! the pool (the console session), like an agent would keep it, and is never
+//! written anywhere.
 //!
 //! Errors ([`SshError`]) name user, host and port:
 //! `ssh dba@127.0.0.11:22: authentication refused (tried agent (1 key), ~/.ssh/id_ed25519)`.
@@ -47,7 +51,7 @@ use crate::model::{InfraNode, Instance, SshTarget, Vars, var_str};
 
 pub use config::{HostSettings, OpenSshConfig};
 pub use known_hosts::{HostKeyStatus, fingerprint};
-pub use pool::SshPool;
+pub use pool::{PASSPHRASE_ATTEMPTS, SshPool};
 pub use session::{CommandOutput, Session};
 
 // ---------------------------------------------------------------------------
@@ -173,6 +177,91 @@ pub enum HostKeyAnswer {
     Reject,
 }
 
+impl HostKeyAnswer {
+    /// `accepted` (and saved), `accepted_once`, `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyAnswer::Accept => "accepted",
+            HostKeyAnswer::AcceptOnce => "accepted_once",
+            HostKeyAnswer::Reject => "rejected",
+        }
+    }
+}
+
+impl HostKeyQuestion {
+    /// OpenSSH's name of the key type (`ED25519`, `ECDSA`, `RSA`, …), as in
+    /// "ED25519 key fingerprint is SHA256:…".
+    pub fn key_kind(&self) -> String {
+        let t = self.key_type.as_str();
+        let sk = t.starts_with("sk-");
+        let base = if t.contains("ed25519") {
+            "ED25519"
+        } else if t.contains("ecdsa") {
+            "ECDSA"
+        } else if t.contains("rsa") {
+            "RSA"
+        } else if t.contains("dss") {
+            "DSA"
+        } else {
+            return t.to_string();
+        };
+        if sk {
+            format!("{base}-SK")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// `host:port`
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The audit record of the operator's answer (`"event": "host_key"`):
+    /// target `host:port`, status [`HostKeyAnswer::as_str`], one step naming
+    /// the key (`ssh-ed25519 SHA256:…`) and what became of it.
+    pub fn audit_record(
+        &self,
+        answer: HostKeyAnswer,
+        who: &str,
+    ) -> crate::tasks::audit::AuditRecord {
+        use crate::tasks::audit::{AuditRecord, AuditStep};
+        let now = std::time::SystemTime::now();
+        let ms = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let what = match answer {
+            HostKeyAnswer::Accept => match &self.known_hosts {
+                Some(p) => format!("recorded in {}", p.display()),
+                None => "to be recorded, but no user known_hosts file is configured".to_string(),
+            },
+            HostKeyAnswer::AcceptOnce => "trusted for this session only".to_string(),
+            HostKeyAnswer::Reject => "refused".to_string(),
+        };
+        AuditRecord {
+            ts: crate::snapshot::rfc3339(now),
+            event: "host_key".into(),
+            id: format!("hostkey-{ms}-{}", self.host),
+            who: who.to_string(),
+            action: "host_key".into(),
+            target: self.address(),
+            hosts: vec![self.host.clone()],
+            commands: Vec::new(),
+            status: answer.as_str().into(),
+            duration_ms: None,
+            log: String::new(),
+            steps: vec![AuditStep {
+                name: format!("{} {}", self.key_type, self.fingerprint),
+                status: answer.as_str().into(),
+                duration_ms: None,
+                hosts: Vec::new(),
+                message: Some(what),
+            }],
+        }
+    }
+}
+
 /// A passphrase needed to decrypt a key file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassphraseQuestion {
@@ -183,11 +272,17 @@ pub struct PassphraseQuestion {
     pub attempt: u32,
 }
 
+/// A key passphrase: wiped from memory when dropped.
+pub type Passphrase = zeroize::Zeroizing<String>;
+
 /// Asks the operator (the TUI implements it; headless runs have none).
 pub trait Prompter: Send + Sync {
     fn confirm_host_key(&self, question: HostKeyQuestion) -> BoxFuture<'static, HostKeyAnswer>;
     /// `None`: the operator declined (skip this key).
-    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<String>>;
+    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<Passphrase>>;
+    /// A connection was refused for a reason the operator must see at once
+    /// (a changed or revoked host key): nothing to answer.
+    fn alert(&self, _message: String) {}
 }
 
 /// A question forwarded by a [`ChannelPrompter`], with the slot for its answer.
@@ -199,8 +294,10 @@ pub enum PromptRequest {
     },
     Passphrase {
         question: PassphraseQuestion,
-        reply: oneshot::Sender<Option<String>>,
+        reply: oneshot::Sender<Option<Passphrase>>,
     },
+    /// [`Prompter::alert`]: to show, not to answer.
+    Alert { message: String },
 }
 
 /// A [`Prompter`] forwarding questions over a channel (for the TUI's event
@@ -229,7 +326,7 @@ impl Prompter for ChannelPrompter {
         })
     }
 
-    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<String>> {
+    fn passphrase(&self, question: PassphraseQuestion) -> BoxFuture<'static, Option<Passphrase>> {
         let (reply, rx) = oneshot::channel();
         let sent = self.tx.send(PromptRequest::Passphrase { question, reply });
         Box::pin(async move {
@@ -238,6 +335,10 @@ impl Prompter for ChannelPrompter {
             }
             rx.await.ok().flatten()
         })
+    }
+
+    fn alert(&self, message: String) {
+        let _ = self.tx.send(PromptRequest::Alert { message });
     }
 }
 
@@ -721,9 +822,9 @@ impl fmt::Display for SshError {
                 line,
             } => write!(
                 f,
-                "host key changed! known_hosts says {known}, server sent {sent} (line {line} of {}) \
+                "HOST KEY CHANGED! {}:{line} records {known}, the server sent {sent} \
                  — refusing to connect: someone may be intercepting the connection, or the host was \
-                 reinstalled (then remove that line)",
+                 reinstalled (then verify the new key and remove that line)",
                 path.display()
             ),
             SshErrorKind::HostKeyOtherType {
@@ -903,13 +1004,60 @@ mod tests {
         });
         assert!(
             err.to_string().starts_with(
-                "ssh 127.0.0.11:22: host key changed! known_hosts says SHA256:old, server sent SHA256:new (line 3 of /kh)"
+                "ssh 127.0.0.11:22: HOST KEY CHANGED! /kh:3 records SHA256:old, the server sent SHA256:new — refusing to connect"
             ),
             "{err}"
         );
         assert_eq!(
             e.error(SshErrorKind::Refused).to_string(),
             "ssh dba@127.0.0.11:22: connection refused"
+        );
+    }
+
+    #[test]
+    fn host_key_questions_name_the_key_like_openssh_and_audit_the_answer() {
+        let mut q = HostKeyQuestion {
+            host: "127.0.0.11".into(),
+            port: 2222,
+            key_type: "ssh-ed25519".into(),
+            fingerprint: "SHA256:abc".into(),
+            known_hosts: Some("/home/op/.ssh/known_hosts".into()),
+            other_known_keys: vec![],
+        };
+        assert_eq!(q.key_kind(), "ED25519");
+        for (t, k) in [
+            ("ecdsa-sha2-nistp256", "ECDSA"),
+            ("rsa-sha2-512", "RSA"),
+            ("ssh-rsa", "RSA"),
+            ("sk-ssh-ed25519@openssh.com", "ED25519-SK"),
+            ("x-unknown", "x-unknown"),
+        ] {
+            q.key_type = t.into();
+            assert_eq!(q.key_kind(), k);
+        }
+        q.key_type = "ssh-ed25519".into();
+        let r = q.audit_record(HostKeyAnswer::Accept, "op");
+        assert_eq!(
+            (
+                r.event.as_str(),
+                r.action.as_str(),
+                r.target.as_str(),
+                r.status.as_str()
+            ),
+            ("host_key", "host_key", "127.0.0.11:2222", "accepted")
+        );
+        assert_eq!(r.who, "op");
+        assert_eq!(r.steps[0].name, "ssh-ed25519 SHA256:abc");
+        assert_eq!(
+            r.steps[0].message.as_deref(),
+            Some("recorded in /home/op/.ssh/known_hosts")
+        );
+        let r = q.audit_record(HostKeyAnswer::Reject, "op");
+        assert_eq!(r.status, "rejected");
+        assert_eq!(r.steps[0].message.as_deref(), Some("refused"));
+        assert_eq!(
+            q.audit_record(HostKeyAnswer::AcceptOnce, "op").status,
+            "accepted_once"
         );
     }
 
@@ -925,11 +1073,11 @@ mod tests {
         match rx.recv().await.unwrap() {
             PromptRequest::Passphrase { question, reply } => {
                 assert_eq!(question, q);
-                reply.send(Some("pw".into())).unwrap();
+                reply.send(Some(Passphrase::new("pw".into()))).unwrap();
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(answer.await.as_deref(), Some("pw"));
+        assert_eq!(answer.await.as_deref().map(String::as_str), Some("pw"));
         // A dropped reply or receiver means no.
         let hk = HostKeyQuestion {
             host: "h".into(),
@@ -944,6 +1092,6 @@ mod tests {
         assert_eq!(answer.await, HostKeyAnswer::Reject);
         drop(rx);
         assert_eq!(p.confirm_host_key(hk).await, HostKeyAnswer::Reject);
-        assert_eq!(p.passphrase(q).await, None);
+        assert!(p.passphrase(q).await.is_none());
     }
 }

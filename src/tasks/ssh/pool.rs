@@ -116,7 +116,29 @@ struct PoolInner {
     accepted_once: Mutex<Vec<(String, u16, PublicKey)>>,
     /// One host key question at a time.
     host_key_prompt: tokio::sync::Mutex<()>,
+    /// Recent answers about host keys, reused by the connections that were
+    /// already waiting when the operator answered (one question, not one
+    /// per task).
+    host_key_decisions: Mutex<Vec<HostKeyDecision>>,
+    /// Recent refusals to decrypt a key (passphrase not given, or wrong
+    /// three times), reused likewise: (path, when, why).
+    key_refusals: Mutex<Vec<(PathBuf, Instant, &'static str)>>,
 }
+
+/// What came of one host key question.
+struct HostKeyDecision {
+    name: String,
+    port: u16,
+    key: PublicKey,
+    at: Instant,
+    result: Result<(), SshErrorKind>,
+}
+
+/// How long answers are remembered for connections that were waiting.
+const DECISION_MEMORY: Duration = Duration::from_secs(600);
+
+/// Passphrase attempts per key (as OpenSSH's `NumberOfPasswordPrompts`).
+pub const PASSPHRASE_ATTEMPTS: u32 = 3;
 
 /// An established, authenticated connection.
 pub(super) struct Connection {
@@ -169,6 +191,13 @@ struct HostKeyVerifier {
     save_to: Option<PathBuf>,
     hash: bool,
     connecting_to: String,
+    /// When the connection attempt began (before waiting for the pool
+    /// slot): answers given after it apply to it.
+    since: Instant,
+    /// Alive while someone waits for this connection. The handshake runs
+    /// in russh's own task, which outlives a cancelled caller: without
+    /// anyone waiting, a question is withdrawn rather than left on screen.
+    wanted: std::sync::Weak<()>,
 }
 
 pub(super) struct ClientHandler {
@@ -196,6 +225,21 @@ impl client::Handler for ClientHandler {
 }
 
 impl HostKeyVerifier {
+    /// `fut`, unless nobody waits for the connection any more (`None`).
+    async fn while_wanted<F: Future>(&self, fut: F) -> Option<F::Output> {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                r = &mut fut => return Some(r),
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if self.wanted.strong_count() == 0 {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
     fn describe(e: &known_hosts::KnownEntry) -> String {
         format!(
             "{} {} (line {} of {})",
@@ -273,7 +317,15 @@ impl HostKeyVerifier {
         match (pool.config.host_key_policy, prompter) {
             (HostKeyPolicy::AcceptNew, _) if others.is_empty() => self.save(key),
             (HostKeyPolicy::Ask, Some(p)) => {
-                let _one = pool.host_key_prompt.lock().await;
+                let gone = || SshErrorKind::Disconnected("the connection was abandoned".into());
+                let _one = {
+                    // Waiting for another connection's question does not
+                    // count against the handshake time limit.
+                    let _paused = deadline.pause();
+                    self.while_wanted(pool.host_key_prompt.lock())
+                        .await
+                        .ok_or_else(gone)?
+                };
                 // Another connection may have recorded it meanwhile.
                 if once(key)
                     || matches!(
@@ -282,6 +334,10 @@ impl HostKeyVerifier {
                     )
                 {
                     return Ok(());
+                }
+                // Or the operator answered while this one was waiting.
+                if let Some(result) = pool.decision_since(&self.name, self.port, key, self.since) {
+                    return result;
                 }
                 let question = HostKeyQuestion {
                     host: self.name.clone(),
@@ -294,9 +350,13 @@ impl HostKeyVerifier {
                 tracing::info!(to = %self.connecting_to, fingerprint = %fp, "asking about unknown host key");
                 let answer = {
                     let _paused = deadline.pause();
-                    p.confirm_host_key(question).await
+                    // A cancelled task withdraws its question.
+                    self.while_wanted(p.confirm_host_key(question))
+                        .await
+                        .ok_or_else(gone)?
                 };
-                match answer {
+                tracing::info!(to = %self.connecting_to, fingerprint = %fp, ?answer, "host key answer");
+                let result = match answer {
                     HostKeyAnswer::Accept => self.save(key),
                     HostKeyAnswer::AcceptOnce => {
                         pool.accepted_once.lock().unwrap().push((
@@ -307,7 +367,15 @@ impl HostKeyVerifier {
                         Ok(())
                     }
                     HostKeyAnswer::Reject => Err(unknown(true)),
-                }
+                };
+                pool.record_decision(HostKeyDecision {
+                    name: self.name.clone(),
+                    port: self.port,
+                    key: key.clone(),
+                    at: Instant::now(),
+                    result: result.clone(),
+                });
+                result
             }
             _ if !others.is_empty() => Err(SshErrorKind::HostKeyOtherType {
                 sent: fp,
@@ -338,6 +406,52 @@ fn map_handshake_error(ep: &Endpoint, e: HandlerError) -> SshError {
     }
 }
 
+impl PoolInner {
+    fn record_decision(&self, d: HostKeyDecision) {
+        let mut v = self.host_key_decisions.lock().unwrap();
+        v.retain(|x| x.at.elapsed() < DECISION_MEMORY);
+        v.push(d);
+    }
+
+    /// The answer about `key` given after `since`, if any.
+    fn decision_since(
+        &self,
+        name: &str,
+        port: u16,
+        key: &PublicKey,
+        since: Instant,
+    ) -> Option<Result<(), SshErrorKind>> {
+        self.host_key_decisions
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|d| {
+                d.at >= since
+                    && d.name == name
+                    && d.port == port
+                    && d.key.key_data() == key.key_data()
+            })
+            .map(|d| d.result.clone())
+    }
+
+    fn record_key_refusal(&self, path: &Path, why: &'static str) {
+        let mut v = self.key_refusals.lock().unwrap();
+        v.retain(|x| x.1.elapsed() < DECISION_MEMORY);
+        v.push((path.to_path_buf(), Instant::now(), why));
+    }
+
+    fn key_refused_since(&self, path: &Path, since: Instant) -> Option<&'static str> {
+        self.key_refusals
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|x| x.1 >= since && x.0 == path)
+            .map(|x| x.2)
+    }
+}
+
 impl SshPool {
     pub fn new(config: SshConfig) -> Self {
         SshPool {
@@ -347,6 +461,8 @@ impl SshPool {
                 keys: tokio::sync::Mutex::new(HashMap::new()),
                 accepted_once: Mutex::new(Vec::new()),
                 host_key_prompt: tokio::sync::Mutex::new(()),
+                host_key_decisions: Mutex::new(Vec::new()),
+                key_refusals: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -431,6 +547,16 @@ impl SshPool {
         &'a self,
         ep: &'a Endpoint,
     ) -> BoxFuture<'a, Result<Arc<Connection>, SshError>> {
+        self.connect_since(ep, Instant::now())
+    }
+
+    /// [`connect`](Self::connect) for an attempt that began at `since`
+    /// (answers the operator gave after it apply to it).
+    fn connect_since<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        since: Instant,
+    ) -> BoxFuture<'a, Result<Arc<Connection>, SshError>> {
         Box::pin(async move {
             let slot = self.slot(ep);
             let mut guard = slot.lock().await;
@@ -440,7 +566,7 @@ impl SshPool {
                 return Ok(c.clone());
             }
             *guard = None;
-            let conn = Arc::new(self.open(ep).await?);
+            let conn = Arc::new(self.open(ep, since).await?);
             *guard = Some(conn.clone());
             Ok(conn)
         })
@@ -456,10 +582,10 @@ impl SshPool {
         }
     }
 
-    async fn open(&self, ep: &Endpoint) -> Result<Connection, SshError> {
+    async fn open(&self, ep: &Endpoint, since: Instant) -> Result<Connection, SshError> {
         let cfg = &self.inner.config;
         let jump = match &ep.jump {
-            Some(j) => Some(self.connect(j).await.map_err(|e| {
+            Some(j) => Some(self.connect_since(j, since).await.map_err(|e| {
                 // Say which host we were trying to reach.
                 let mut outer = ep.error(SshErrorKind::Connect(format!("jump host failed: {e}")));
                 outer.via = None;
@@ -514,6 +640,8 @@ impl SshPool {
             ..Default::default()
         });
         let deadline = Arc::new(Deadline::new(cfg.auth_timeout));
+        // Dropped when this attempt ends or is dropped (its task cancelled).
+        let wanted = Arc::new(());
         let handler = ClientHandler {
             verifier: Arc::new(HostKeyVerifier {
                 pool: Arc::downgrade(&self.inner),
@@ -523,6 +651,8 @@ impl SshPool {
                 files,
                 hash: ep.hash_known_hosts,
                 connecting_to: ep.address(),
+                since,
+                wanted: Arc::downgrade(&wanted),
             }),
             deadline: deadline.clone(),
         };
@@ -586,11 +716,21 @@ impl SshPool {
         };
         let mut handle = match handshake {
             None => return Err(timeout("in the SSH handshake", deadline.total)),
-            Some(Err(e)) => return Err(map_handshake_error(ep, e)),
+            Some(Err(e)) => {
+                let err = map_handshake_error(ep, e);
+                if matches!(
+                    *err.kind,
+                    SshErrorKind::HostKeyChanged { .. } | SshErrorKind::HostKeyRevoked { .. }
+                ) && let Some(p) = &cfg.prompter
+                {
+                    p.alert(err.to_string());
+                }
+                return Err(err);
+            }
             Some(Ok(h)) => h,
         };
         match deadline
-            .run(self.authenticate(&mut handle, ep, &deadline))
+            .run(self.authenticate(&mut handle, ep, &deadline, since))
             .await
         {
             None => Err(timeout("authenticating", deadline.total)),
@@ -607,15 +747,25 @@ impl SshPool {
         }
     }
 
+    /// The key of `path`, decrypted (asking for its passphrase at most
+    /// [`PASSPHRASE_ATTEMPTS`] times) and kept for the life of the pool.
     async fn load_key(
         &self,
         path: &Path,
         ep: &Endpoint,
         deadline: &Deadline,
+        since: Instant,
     ) -> Result<Arc<PrivateKey>, KeyLoad> {
-        let mut cache = self.inner.keys.lock().await;
+        let mut cache = {
+            // Another connection may be asking for this passphrase.
+            let _paused = deadline.pause();
+            self.inner.keys.lock().await
+        };
         if let Some(k) = cache.get(path) {
             return Ok(k.clone());
+        }
+        if let Some(why) = self.inner.key_refused_since(path, since) {
+            return Err(KeyLoad::Encrypted(why));
         }
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -631,7 +781,7 @@ impl SshPool {
                     ));
                 };
                 let mut found = None;
-                for attempt in 1..=3 {
+                for attempt in 1..=PASSPHRASE_ATTEMPTS {
                     let answer = {
                         let _paused = deadline.pause();
                         p.passphrase(PassphraseQuestion {
@@ -642,14 +792,25 @@ impl SshPool {
                         .await
                     };
                     let Some(pass) = answer else {
-                        return Err(KeyLoad::Encrypted("encrypted, passphrase not given"));
+                        let why = "encrypted, passphrase not given";
+                        self.inner.record_key_refusal(path, why);
+                        return Err(KeyLoad::Encrypted(why));
                     };
-                    if let Ok(k) = russh::keys::decode_secret_key(&text, Some(&pass)) {
+                    // `pass` is wiped when dropped, at the end of this turn.
+                    if let Ok(k) = russh::keys::decode_secret_key(&text, Some(pass.as_str())) {
                         found = Some(k);
                         break;
                     }
+                    tracing::info!(key = %path.display(), attempt, "wrong passphrase");
                 }
-                found.ok_or(KeyLoad::Encrypted("encrypted, wrong passphrase"))?
+                match found {
+                    Some(k) => k,
+                    None => {
+                        let why = "encrypted, wrong passphrase 3 times";
+                        self.inner.record_key_refusal(path, why);
+                        return Err(KeyLoad::Encrypted(why));
+                    }
+                }
             }
             Err(e) => return Err(KeyLoad::Unreadable(e.to_string())),
         };
@@ -663,6 +824,7 @@ impl SshPool {
         handle: &mut Handle<ClientHandler>,
         ep: &Endpoint,
         deadline: &Deadline,
+        since: Instant,
     ) -> Result<(), SshError> {
         let cfg = &self.inner.config;
         let mut tried: Vec<String> = Vec::new();
@@ -751,7 +913,7 @@ impl SshPool {
         if publickey_allowed {
             for f in &ep.identity_files {
                 let shown = cfg.display_path(&f.path);
-                let key = match self.load_key(&f.path, ep, deadline).await {
+                let key = match self.load_key(&f.path, ep, deadline, since).await {
                     Ok(k) => k,
                     Err(KeyLoad::Missing) => {
                         if f.explicit {
@@ -820,6 +982,58 @@ impl SshPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_apply_to_attempts_begun_before_them_only() {
+        let pool = SshPool::new(SshConfig::bare(PathBuf::from("/nonexistent")));
+        let key = PublicKey::from_openssh(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ",
+        )
+        .unwrap();
+        let other = PublicKey::from_openssh(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G1sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X",
+        )
+        .unwrap();
+        let waiting = Instant::now();
+        let rejected = SshErrorKind::HostKeyUnknown {
+            key_type: "ssh-ed25519".into(),
+            fingerprint: fingerprint(&key),
+            known_hosts: vec![],
+            rejected: true,
+        };
+        pool.inner.record_decision(HostKeyDecision {
+            name: "h".into(),
+            port: 22,
+            key: key.clone(),
+            at: Instant::now(),
+            result: Err(rejected.clone()),
+        });
+        // A connection that was waiting gets the same answer…
+        assert_eq!(
+            pool.inner.decision_since("h", 22, &key, waiting),
+            Some(Err(rejected))
+        );
+        // …not one for another host, port or key, nor one begun later
+        // (it asks again).
+        assert_eq!(pool.inner.decision_since("h2", 22, &key, waiting), None);
+        assert_eq!(pool.inner.decision_since("h", 2222, &key, waiting), None);
+        assert_eq!(pool.inner.decision_since("h", 22, &other, waiting), None);
+        let later = Instant::now() + Duration::from_millis(1);
+        assert_eq!(pool.inner.decision_since("h", 22, &key, later), None);
+
+        let k = Path::new("/k");
+        pool.inner
+            .record_key_refusal(k, "encrypted, passphrase not given");
+        assert_eq!(
+            pool.inner.key_refused_since(k, waiting),
+            Some("encrypted, passphrase not given")
+        );
+        assert_eq!(
+            pool.inner.key_refused_since(Path::new("/other"), waiting),
+            None
+        );
+        assert_eq!(pool.inner.key_refused_since(k, later), None);
+    }
 
     #[tokio::test]
     async fn deadline_pauses_while_prompting() {
