@@ -21,6 +21,16 @@
 //! the previous one) and a new file is started, so at most ~8 MiB are kept.
 //! [`Timeline::load`] reads both files, skips lines it cannot parse (a torn
 //! last line after a crash) and keeps the newest [`MAX_EVENTS`] (10,000).
+//!
+//! # One recorder per deployment
+//!
+//! The console and `status --watch` both record. Only the holder of the
+//! deployment's [`RecorderLease`] (an advisory `flock` on
+//! `<state_dir>/events.<hash of the inventory path>.lock`) writes its events,
+//! so two processes watching the same inventory do not record every change
+//! twice; the other one keeps its timeline in memory and takes the lease over
+//! when the holder exits. Every append (and rotation) holds `events.jsonl.lock`
+//! so writers of different deployments do not interleave a rotation.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -707,11 +717,119 @@ impl Timeline {
     }
 }
 
+/// An exclusive advisory lock (`flock`) on a file, released when dropped.
+#[derive(Debug)]
+struct FileLock(#[allow(dead_code)] std::fs::File);
+
+impl FileLock {
+    fn open(path: &Path) -> std::io::Result<std::fs::File> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+    }
+
+    fn lock(path: &Path, wait: bool) -> std::io::Result<Option<FileLock>> {
+        use std::os::fd::AsRawFd;
+        let f = Self::open(path)?;
+        let op = if wait {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_EX | libc::LOCK_NB
+        };
+        // SAFETY: flock on a descriptor this function owns.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), op) };
+        if rc == 0 {
+            return Ok(Some(FileLock(f)));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// The right to record one deployment's events into a timeline file (see
+/// the module docs); held until dropped.
+#[derive(Debug)]
+pub struct RecorderLease {
+    _lock: Option<FileLock>,
+    pub path: PathBuf,
+}
+
+impl RecorderLease {
+    /// The lock file of `deployment`'s recorder next to `events`.
+    pub fn lock_path(events: &Path, deployment: &Deployment) -> PathBuf {
+        use std::hash::{Hash, Hasher};
+        let source =
+            std::fs::canonicalize(&deployment.source).unwrap_or_else(|_| deployment.source.clone());
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        source.hash(&mut h);
+        let dir = events.parent().unwrap_or(Path::new("."));
+        dir.join(format!("events.{:016x}.lock", h.finish()))
+    }
+
+    /// The lease, unless another process holds it (`None`).
+    pub fn try_acquire(events: &Path, deployment: &Deployment) -> Option<RecorderLease> {
+        let path = Self::lock_path(events, deployment);
+        match FileLock::lock(&path, false) {
+            Ok(Some(l)) => Some(RecorderLease {
+                _lock: Some(l),
+                path,
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                // No lock possible (read-only dir…): record anyway, as before.
+                tracing::warn!(error = %e, path = %path.display(), "cannot lock the recorder lease");
+                Some(RecorderLease { _lock: None, path })
+            }
+        }
+    }
+}
+
+/// Holds the lease when it can; tells whether this process records.
+struct Lease {
+    lease: Option<RecorderLease>,
+    told: bool,
+}
+
+impl Lease {
+    fn new() -> Self {
+        Lease {
+            lease: None,
+            told: false,
+        }
+    }
+
+    fn records(&mut self, events: &Path, deployment: &Deployment) -> bool {
+        if self.lease.is_none() {
+            self.lease = RecorderLease::try_acquire(events, deployment);
+            if self.lease.is_none() && !self.told {
+                self.told = true;
+                tracing::info!(
+                    path = %events.display(),
+                    "another pigsty-tui records this deployment's events; keeping them in memory"
+                );
+            }
+        }
+        self.lease.is_some()
+    }
+}
+
 /// Append events to a JSON lines file (see the module docs).
 pub fn append_to(path: &Path, events: &[Event]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let _guard = FileLock::lock(Path::new(&lock_path), true)?;
     if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
         std::fs::rename(path, rotated(path))?;
     }
@@ -770,6 +888,7 @@ pub fn spawn_triage(
     let shared = state.clone();
     let handle = tokio::spawn(async move {
         let mut recorder = EventRecorder::new();
+        let mut lease = Lease::new();
         loop {
             let snap = rx.borrow_and_update().clone();
             let events = recorder.observe(&deployment, &snap);
@@ -778,7 +897,7 @@ pub fn spawn_triage(
                 st.tracker.observe(&snap);
                 let _ = st.timeline.append(&events);
             }
-            if !events.is_empty() {
+            if !events.is_empty() && lease.records(&path, &deployment) {
                 let path = path.clone();
                 match tokio::task::spawn_blocking(move || append_to(&path, &events)).await {
                     Ok(Err(e)) => tracing::warn!(error = %e, "cannot append to the event timeline"),
@@ -804,10 +923,11 @@ pub fn spawn_recorder(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut recorder = EventRecorder::new();
+        let mut lease = Lease::new();
         loop {
             let snap = rx.borrow_and_update().clone();
             let events = recorder.observe(&deployment, &snap);
-            if !events.is_empty() {
+            if !events.is_empty() && lease.records(&path, &deployment) {
                 let path = path.clone();
                 let res = tokio::task::spawn_blocking(move || append_to(&path, &events)).await;
                 match res {
@@ -821,4 +941,33 @@ pub fn spawn_recorder(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_recorder_lease_per_deployment() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("events.jsonl");
+        let d = crate::inventory::parse(
+            &crate::inventory::generate_inventory(1, 1),
+            Path::new("/tmp/one.yml"),
+        )
+        .unwrap();
+        let mut other = d.clone();
+        other.source = "/tmp/other.yml".into();
+        let first = RecorderLease::try_acquire(&events, &d).expect("free lease");
+        assert!(RecorderLease::try_acquire(&events, &d).is_none(), "held");
+        // another deployment records on its own
+        assert!(RecorderLease::try_acquire(&events, &other).is_some());
+        drop(first);
+        assert!(
+            RecorderLease::try_acquire(&events, &d).is_some(),
+            "released"
+        );
+        // appends hold the file's own lock and still work
+        append_to(&events, &[]).unwrap();
+    }
 }
