@@ -658,14 +658,12 @@ impl AppState {
         let snap = snapshot.clone();
         let tx = self.messages.clone();
         self.set_status(format!("writing the incident report of {cluster}…"), false);
-        // `report::generate` borrows a `dyn DownSince` (not `Sync`) across
-        // awaits: run it on a blocking thread of the runtime.
-        let rt = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
+        tokio::spawn(async move {
             let target_of = |i: &crate::model::Instance| crate::tasks::Target::from_instance(i);
-            let r = rt.block_on(crate::triage::report::generate(
+            let r = crate::triage::report::generate(
                 &ssh.0, &d, &snap, &cluster, &timeline, &tracker, &target_of, &path,
-            ));
+            )
+            .await;
             let msg = match r {
                 Ok(p) => (format!("report written: {}", p.display()), false),
                 Err(e) => (format!("cannot write {}: {e}", path.display()), true),

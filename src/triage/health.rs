@@ -107,8 +107,9 @@ impl Default for Thresholds {
     }
 }
 
-/// Since when members have been down.
-pub trait DownSince {
+/// Since when members have been down (`Sync`: the incident report holds
+/// one across awaits on the runtime's worker threads).
+pub trait DownSince: Sync {
     fn down_since(&self, instance: &str) -> Option<SystemTime>;
 }
 
