@@ -280,7 +280,26 @@ impl<'a> Planner<'a> {
         c: Option<&'a Cluster>,
         op: Provision<'_>,
     ) -> Result<ActionPlan, Refusal> {
-        let call = op.call(self.d.generation);
+        // Instances may be named by IP or instance name: Ansible's `-l`
+        // needs the inventory's host keys (IPs).
+        let resolved: Option<Vec<String>> = match (&op, c) {
+            (Provision::AddInstance(ips) | Provision::RemoveInstance(ips), Some(c)) => Some(
+                self.declared_ips(c, ips)?
+                    .iter()
+                    .map(|i| i.ip.clone())
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let call = match (&op, &resolved) {
+            (Provision::AddInstance(_), Some(ips)) => {
+                Provision::AddInstance(ips).call(self.d.generation)
+            }
+            (Provision::RemoveInstance(_), Some(ips)) => {
+                Provision::RemoveInstance(ips).call(self.d.generation)
+            }
+            _ => op.call(self.d.generation),
+        };
         let mut checks_ok = Vec::new();
         let mut warnings = Vec::new();
         let (mut p, admin) = self.playbook_pipeline(&call)?;

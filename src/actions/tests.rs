@@ -1077,3 +1077,182 @@ fn inspection_script_runs_as_dbsu_with_the_hosts_paths() {
         .unwrap();
     assert!(st.success());
 }
+
+// ---------------------------------------------------------------------------
+// Provisioning
+
+/// pg-test of `d` with `127.0.0.14` declared as pg-test-4 (a replica).
+fn with_fourth_member(d: &Deployment) -> Deployment {
+    let mut d = d.clone();
+    let c = d.clusters.iter_mut().find(|c| c.name == "pg-test").unwrap();
+    let mut i = c.instances[1].clone();
+    i.name = "pg-test-4".into();
+    i.ip = "127.0.0.14".into();
+    i.seq = 4;
+    c.instances.push(i);
+    d
+}
+
+fn provision_commands(p: &ActionPlan) -> Vec<(String, String)> {
+    p.commands
+        .iter()
+        .map(|c| (c.host.clone(), c.command.clone()))
+        .collect()
+}
+
+#[test]
+fn add_instance_runs_pgsql_yml_on_the_admin_node_then_waits() {
+    let d = with_fourth_member(&v3());
+    let a = Action::AddInstance {
+        cluster: "pg-test".into(),
+        ips: vec!["pg-test-4".into()], // by name: the limit is the IP
+    };
+    let p = plan(&a, &d, healthy()).unwrap();
+    let cmds = provision_commands(&p);
+    assert_eq!(cmds[0].0, "meta");
+    assert_eq!(
+        cmds[1],
+        (
+            "meta".into(),
+            "cd ~/pigsty && ./pgsql.yml -l 127.0.0.14".into()
+        )
+    );
+    assert!(
+        p.commands[2].command.contains("pg-test-4 streams"),
+        "{:?}",
+        p.commands[2]
+    );
+    assert!(p.mutating && !p.needs_typed_confirmation);
+    assert_eq!(p.commands[1].user, "dba");
+}
+
+#[test]
+fn add_instance_refuses_undeclared_and_running_members() {
+    let d = v3();
+    let a = Action::AddInstance {
+        cluster: "pg-test".into(),
+        ips: vec!["127.0.0.14".into()],
+    };
+    let r = refusal(&a, &d, healthy());
+    assert_eq!(r.kind, RefusalKind::Invalid);
+    assert!(
+        r.reasons[0].contains("127.0.0.14 is not declared in pg-test"),
+        "{r}"
+    );
+    let a = Action::AddInstance {
+        cluster: "pg-test".into(),
+        ips: vec!["127.0.0.12".into()],
+    };
+    let r = refusal(&a, &d, healthy());
+    assert!(r.reasons[0].contains("already runs"), "{r}");
+}
+
+#[test]
+fn remove_instance_refuses_the_leader_and_needs_the_name_typed() {
+    let d = v3();
+    let leader = Action::RemoveInstance {
+        cluster: "pg-test".into(),
+        ips: vec!["127.0.0.11".into()],
+    };
+    let r = refusal(&leader, &d, healthy());
+    assert!(r.reasons[0].contains("switch over first"), "{r}");
+    let replica = Action::RemoveInstance {
+        cluster: "pg-test".into(),
+        ips: vec!["127.0.0.13".into()],
+    };
+    let p = plan(&replica, &d, healthy()).unwrap();
+    assert!(p.needs_typed_confirmation);
+    assert!(!p.confirms("pg-tes") && p.confirms("pg-test"));
+    assert_eq!(
+        provision_commands(&p)[1].1,
+        "cd ~/pigsty && ./pgsql-rm.yml -l 127.0.0.13"
+    );
+    // v1 names its playbook pgsql-remove.yml
+    let p1 = plan(&replica, &v1(), healthy()).unwrap();
+    assert!(
+        p1.commands[1]
+            .command
+            .ends_with("./pgsql-remove.yml -l 127.0.0.13")
+    );
+}
+
+#[test]
+fn create_user_and_database_need_a_declaration() {
+    let d = v3();
+    let ok = Action::CreateUser {
+        cluster: "pg-test".into(),
+        user: "test".into(),
+    };
+    let p = plan(&ok, &d, healthy()).unwrap();
+    assert_eq!(
+        provision_commands(&p)[1].1,
+        "cd ~/pigsty && ./pgsql-user.yml -l pg-test -e username=test"
+    );
+    assert_eq!(p.commands[2].host, "pg-test-1", "checked on the leader");
+    let r = refusal(
+        &Action::CreateDatabase {
+            cluster: "pg-test".into(),
+            database: "nope".into(),
+        },
+        &d,
+        healthy(),
+    );
+    assert!(r.reasons[0].contains("declared: test"), "{r}");
+    let v1p = plan(
+        &Action::CreateDatabase {
+            cluster: "pg-test".into(),
+            database: "test".into(),
+        },
+        &v1(),
+        healthy(),
+    )
+    .unwrap();
+    assert!(
+        v1p.commands[1]
+            .command
+            .ends_with("./pgsql-createdb.yml -l pg-test -e pg_database=test")
+    );
+}
+
+#[test]
+fn create_cluster_refuses_a_running_cluster_and_readonly_refuses_provisioning() {
+    let d = v3();
+    let r = refusal(
+        &Action::CreateCluster {
+            cluster: "pg-test".into(),
+        },
+        &d,
+        healthy(),
+    );
+    assert!(r.reasons[0].contains("already runs"), "{r}");
+    let opts = PlanOptions {
+        readonly: true,
+        ..Default::default()
+    };
+    for a in [
+        Action::Infra,
+        Action::ReloadHba {
+            cluster: "pg-test".into(),
+        },
+        Action::RemoveCluster {
+            cluster: "pg-test".into(),
+        },
+    ] {
+        let r = a.plan(&d, &snap(healthy()), &opts).unwrap_err();
+        assert_eq!(r.kind, RefusalKind::ReadOnly, "{}", a.name());
+    }
+    let p = plan(
+        &Action::RemoveCluster {
+            cluster: "pg-test".into(),
+        },
+        &d,
+        healthy(),
+    )
+    .unwrap();
+    assert!(p.needs_typed_confirmation);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("will be removed")),
+        "{:?}",
+        p.warnings
+    );
+}
