@@ -237,3 +237,200 @@ fn users_are_added_in_both_inventory_styles() {
         "        pg_cluster: pg-test\n        pg_users:\n          - { name: x }\n          - name: test\n"
     );
 }
+
+/// `inventory` with pg-test-4 on 127.0.0.14 declared in pg-test, a copy of
+/// pg-test-3's host block (the sandbox's per-host vars point at the node's
+/// own directories), without its offline flag.
+fn with_fourth_member(inventory: &str) -> String {
+    let start = inventory
+        .find("        127.0.0.13:")
+        .expect("pg-test-3's host block");
+    let end = start
+        + inventory[start..]
+            .find("\n      vars:")
+            .expect("the end of pg-test's hosts");
+    let block = inventory[start..end]
+        .replace("127.0.0.13", "127.0.0.14")
+        .replace("node-3", "node-4")
+        .replace("pg_seq: 3", "pg_seq: 4")
+        .lines()
+        .filter(|l| !l.contains("pg_offline_query"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("{}\n{block}{}", &inventory[..end], &inventory[end..])
+}
+
+/// Removes pg-test-4 with the playbook if a failed test left it running.
+struct RemoveFourth<'a> {
+    sb: &'a Sandbox,
+    armed: bool,
+}
+
+impl Drop for RemoveFourth<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self
+                .sb
+                .ssh(META_IP, "cd ~/pigsty && ./pgsql-rm.yml -l 127.0.0.14");
+        }
+    }
+}
+
+fn status_json(sb: &Sandbox, inv: &Path, state: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = cli(
+        sb,
+        inv,
+        state,
+        &["status", "-c", "pg-test", "--format", "json"],
+    );
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status JSON: {e}\n{}", text(&out)));
+    (out.status.code(), v)
+}
+
+fn instance<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["instances"].as_array().into_iter().flatten())
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in status: {status}"))
+}
+
+#[tokio::test]
+async fn add_a_member_with_pgsql_yml_see_it_streaming_then_remove_it() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let original = read_remote_config(sb);
+    let _restore = RestoreConfig {
+        sb,
+        original: original.clone(),
+    };
+    write_remote_config(sb, &with_fourth_member(&original));
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("pigsty.yml");
+    let local = std::fs::read_to_string(&sb.inventory).unwrap();
+    std::fs::write(&inv, with_fourth_member(&local)).unwrap();
+
+    // declared but not provisioned: status shows it down
+    let (code, before) = status_json(sb, &inv, dir.path());
+    assert_ne!(code, Some(0), "{before}");
+    assert_eq!(instance(&before, "pg-test-4")["live"]["role"], "unknown");
+
+    let mut cleanup = RemoveFourth { sb, armed: true };
+    let out = cli(
+        sb,
+        &inv,
+        dir.path(),
+        &[
+            "run",
+            "provision",
+            "add-instance",
+            "-c",
+            "pg-test",
+            "127.0.0.14",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "add-instance failed:\n{t}");
+    assert!(
+        t.contains("pg-test-4 streaming"),
+        "the wait step saw it streaming:\n{t}"
+    );
+
+    // `status` sees the new member streaming, the cluster healthy
+    let (code, after) = status_json(sb, &inv, dir.path());
+    let m = instance(&after, "pg-test-4");
+    assert_eq!(m["live"]["role"], "replica", "{m}");
+    assert!(
+        m["live"]["state"] == "streaming" || m["live"]["state"] == "running",
+        "{m}"
+    );
+    assert_eq!(code, Some(0), "pg-test healthy with four members: {after}");
+    let primary = sb.primary_of("pg-test").ip;
+    let streaming = psql(
+        primary,
+        PG_PORT,
+        PG_ADMIN,
+        "postgres",
+        "select count(*) from pg_stat_replication where application_name = 'pg-test-4' and state = 'streaming'",
+    )
+    .unwrap();
+    assert_eq!(streaming, "1", "pg-test-4 streams from the leader");
+
+    // remove it: typed confirmation headless is --yes
+    let refused = cli(
+        sb,
+        &inv,
+        dir.path(),
+        &[
+            "run",
+            "provision",
+            "remove-instance",
+            "-c",
+            "pg-test",
+            "127.0.0.14",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let out = cli(
+        sb,
+        &inv,
+        dir.path(),
+        &[
+            "run",
+            "provision",
+            "remove-instance",
+            "-c",
+            "pg-test",
+            "127.0.0.14",
+            "--yes",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "remove-instance failed:\n{t}");
+    cleanup.armed = false;
+    let gone = psql(
+        primary,
+        PG_PORT,
+        PG_ADMIN,
+        "postgres",
+        "select count(*) from pg_stat_replication where application_name = 'pg-test-4'",
+    )
+    .unwrap();
+    assert_eq!(gone, "0");
+    // back to the three declared members: healthy
+    let (code, back) = status_json(sb, &sb.inventory, dir.path());
+    assert_eq!(code, Some(0), "{back}");
+    drop(_restore);
+    x.release().await;
+}
+
+#[test]
+fn a_fourth_member_is_declared_like_the_third() {
+    let local =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/inventory/local.yml"))
+            .unwrap();
+    let text = with_fourth_member(&local);
+    let d = pigsty_tui::inventory::parse(&text, Path::new("four.yml")).unwrap();
+    let c = d.cluster("pg-test").unwrap();
+    assert_eq!(c.instances.len(), 4);
+    let i = &c.instances[3];
+    assert_eq!(
+        (i.name.as_str(), i.ip.as_str(), i.offline_query),
+        ("pg-test-4", "127.0.0.14", false)
+    );
+    assert_eq!(
+        pigsty_tui::model::var_str(&i.vars, "pg_data").as_deref(),
+        Some("/tmp/pigsty-sandbox/127.0.0.14/pg/data")
+    );
+    let v1 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/inventory/local-v1.yml"
+    ))
+    .unwrap();
+    let d1 =
+        pigsty_tui::inventory::parse(&with_fourth_member(&v1), Path::new("four-v1.yml")).unwrap();
+    assert_eq!(d1.cluster("pg-test").unwrap().instances.len(), 4);
+}
