@@ -5,6 +5,8 @@
 //! and a slow tick. It redraws only when one of them changed something, and
 //! it never waits on the network: it draws the newest snapshot it has.
 
+pub mod activity;
+pub mod logs;
 pub mod palette;
 pub mod state;
 pub mod tree;
@@ -262,6 +264,8 @@ fn global_key(
         }
         KeyCode::Char('t') => app.overlay = Some(Overlay::Tasks { selected: 0 }),
         KeyCode::Char('e') => app.open_events(),
+        KeyCode::Char('L') => app.open_logs(deployment),
+        KeyCode::Char('A') => app.open_activity(deployment, snapshot),
         KeyCode::Char('y') => app.copy_selection(deployment),
         KeyCode::Char('R') => app.write_report(deployment, snapshot),
         KeyCode::Char('b') => match app.selected_target(deployment) {

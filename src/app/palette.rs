@@ -137,6 +137,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "show the event timeline",
     },
     CommandSpec {
+        name: "logs",
+        aliases: &[],
+        argument: "",
+        description: "follow the logs of the instance / cluster",
+    },
+    CommandSpec {
+        name: "activity",
+        aliases: &[],
+        argument: "",
+        description: "sessions of the instance (cancel, terminate)",
+    },
+    CommandSpec {
         name: "tasks",
         aliases: &[],
         argument: "",
@@ -174,6 +186,10 @@ pub enum Command {
     Tasks,
     /// The event timeline.
     Events,
+    /// The logs pane.
+    Logs,
+    /// The activity view.
+    Activity,
     /// An action on the selected cluster / instance, with its argument.
     Act {
         name: &'static str,
@@ -236,6 +252,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "help" => no_arg(Command::Help),
         "tasks" => no_arg(Command::Tasks),
         "events" => no_arg(Command::Events),
+        "logs" => no_arg(Command::Logs),
+        "activity" => no_arg(Command::Activity),
         "switchover" | "failover" | "restart" | "reload" | "reinit" | "backup" => {
             Ok(Command::Act {
                 name: spec.name,

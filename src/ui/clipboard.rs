@@ -16,9 +16,22 @@ pub fn osc52(text: &str) -> String {
     format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
 }
 
-/// What `y` copies: in the task view the newest output line shown, else
-/// the selected instance's DSN, a cluster's name or a node's IP.
+/// What `y` copies: in the task view the newest output line shown, in the
+/// logs pane the cursor line, in the activity view the selected query,
+/// else the selected instance's DSN, a cluster's name or a node's IP.
 pub fn copy_target(app: &AppState, deployment: &Deployment) -> Option<String> {
+    match app.overlay {
+        Some(Overlay::Logs) => return app.logs.as_ref()?.selected_line(),
+        Some(Overlay::Activity) => {
+            return app
+                .activity
+                .as_ref()?
+                .selected_row()
+                .map(|r| r.query)
+                .filter(|q| !q.is_empty());
+        }
+        _ => {}
+    }
     if let Some(Overlay::Task {
         index,
         scroll,

@@ -9,6 +9,7 @@
 //! keys they own, and list those keys for the footer and the help popup, so
 //! bindings and their hints are written in one place.
 
+pub mod activity_view;
 pub mod alerts;
 pub mod clipboard;
 pub mod cluster_view;
@@ -22,6 +23,7 @@ pub mod health;
 pub mod help;
 pub mod layout;
 pub mod live;
+pub mod logs_view;
 pub mod node_view;
 pub mod overview;
 pub mod palette;
@@ -101,6 +103,8 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("x", "actions on the selection"),
     KeyHint::new("t", "background tasks"),
     KeyHint::new("e", "event timeline"),
+    KeyHint::new("L", "logs of the instance or cluster"),
+    KeyHint::new("A", "sessions of the instance"),
     KeyHint::new("R", "incident report of the cluster"),
     KeyHint::new("y", "copy DSN or name (OSC 52)"),
     KeyHint::new("b", "backups of the cluster"),
@@ -122,6 +126,8 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
         Some(Overlay::Tasks { .. }) => &tasks::TaskList,
         Some(Overlay::Events { .. }) => &events::EventsView,
         Some(Overlay::Task { .. }) => &tasks::TaskView,
+        Some(Overlay::Logs) => &logs_view::LogsView,
+        Some(Overlay::Activity) => &activity_view::ActivityView,
         None if app.filter_editing => &filter::FilterBar,
         None => match app.focus {
             Focus::Tree => &tree::TreePane,
@@ -131,7 +137,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 13] {
+pub fn all_components() -> [&'static dyn Component; 15] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -146,6 +152,8 @@ pub fn all_components() -> [&'static dyn Component; 13] {
         &tasks::TaskList,
         &tasks::TaskView,
         &events::EventsView,
+        &logs_view::LogsView,
+        &activity_view::ActivityView,
     ]
 }
 
@@ -181,6 +189,8 @@ pub fn draw(
         Some(Overlay::Tasks { .. }) => tasks::TaskList.draw(frame, frame.area(), &view),
         Some(Overlay::Events { .. }) => events::EventsView.draw(frame, frame.area(), &view),
         Some(Overlay::Task { .. }) => tasks::TaskView.draw(frame, frame.area(), &view),
+        Some(Overlay::Logs) => logs_view::LogsView.draw(frame, frame.area(), &view),
+        Some(Overlay::Activity) => activity_view::ActivityView.draw(frame, frame.area(), &view),
         None => {}
     }
 }
