@@ -81,10 +81,17 @@ pub enum StreamState {
     Ended(String),
 }
 
+/// One line: as written, and in short when it is a csvlog record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LogLine {
+    raw: String,
+    short: Option<String>,
+}
+
 /// The scrollback of one column.
 #[derive(Debug)]
 pub struct LogBuffer {
-    lines: VecDeque<String>,
+    lines: VecDeque<LogLine>,
     /// Absolute number of `lines[0]`.
     first: u64,
     cap: usize,
@@ -93,6 +100,8 @@ pub struct LogBuffer {
     pub state: StreamState,
     /// Bumped on every restart; a stream of an older generation stops.
     generation: u64,
+    /// Show lines as written (else csvlog records in short).
+    pub raw: bool,
 }
 
 impl LogBuffer {
@@ -104,6 +113,7 @@ impl LogBuffer {
             file: None,
             state: StreamState::Connecting,
             generation: 0,
+            raw: false,
         }
     }
 
@@ -114,7 +124,9 @@ impl LogBuffer {
             self.lines.pop_front();
             self.first += 1;
         }
-        self.lines.push_back(crate::ui::tasks::strip_ansi(line));
+        let raw = crate::ui::tasks::strip_ansi(line);
+        let short = logs::csvlog_compact(&raw);
+        self.lines.push_back(LogLine { raw, short });
     }
 
     pub fn len(&self) -> usize {
@@ -140,10 +152,24 @@ impl LogBuffer {
         self.first
     }
 
-    /// The line numbered `n`, if still kept.
+    /// The line numbered `n` as shown (csvlog records in short unless
+    /// [`LogBuffer::raw`]), if still kept.
     pub fn get(&self, n: u64) -> Option<&str> {
+        let l = self.line(n)?;
+        Some(match (&l.short, self.raw) {
+            (Some(s), false) => s,
+            _ => &l.raw,
+        })
+    }
+
+    /// The line numbered `n` as written.
+    pub fn get_raw(&self, n: u64) -> Option<&str> {
+        self.line(n).map(|l| l.raw.as_str())
+    }
+
+    fn line(&self, n: u64) -> Option<&LogLine> {
         let i = n.checked_sub(self.first)?;
-        self.lines.get(usize::try_from(i).ok()?).map(String::as_str)
+        self.lines.get(usize::try_from(i).ok()?)
     }
 
     /// Forgets every line (a new stream starts).
@@ -189,10 +215,16 @@ impl LogColumn {
     }
 }
 
+/// The pieces of a wrapped line in a column `w` wide (broken at spaces
+/// where possible).
+pub fn wrapped(line: &str, w: usize) -> Vec<String> {
+    crate::ui::text::wrap_words(line, w.max(1))
+}
+
 /// Rows a line takes in a column `w` wide.
 pub fn rows_of(line: &str, w: usize, wrap: bool) -> usize {
-    if wrap {
-        width(line).div_ceil(w.max(1)).max(1)
+    if wrap && width(line) > w {
+        wrapped(line, w).len()
     } else {
         1
     }
@@ -236,11 +268,13 @@ pub fn viewport(
         Some(c) => {
             let c = c.clamp(buf.first(), last);
             let mut start = cursor.top.clamp(buf.first(), c);
-            let rows: usize = (start..=c)
-                .map(|n| rows_of(buf.get(n).unwrap_or(""), w, wrap))
-                .sum();
-            if rows > height {
-                start = fill_up_to(c);
+            let mut rows = 0;
+            for n in start..=c {
+                rows += rows_of(buf.get(n).unwrap_or(""), w, wrap);
+                if rows > height {
+                    start = fill_up_to(c);
+                    break;
+                }
             }
             (start, Some(c))
         }
@@ -279,6 +313,8 @@ pub struct LogsState {
     pub focused: usize,
     /// Long lines wrap (else they are cut).
     pub wrap: bool,
+    /// csvlog lines as written (else in short).
+    pub raw: bool,
     /// The search text (`/`), empty: none.
     pub search: String,
     /// The search being typed.
@@ -297,6 +333,7 @@ impl LogsState {
             columns: members.into_iter().map(LogColumn::new).collect(),
             focused: 0,
             wrap: false,
+            raw: false,
             search: String::new(),
             search_input: None,
             cancel: CancellationToken::new(),
@@ -329,9 +366,14 @@ impl LogsState {
     ) {
         self.cancel.cancel();
         self.cancel = CancellationToken::new();
+        let raw = self.raw;
         for col in &mut self.columns {
             col.cursor = Cursor::default();
-            let generation = col.lock().reset();
+            let generation = {
+                let mut b = col.lock();
+                b.raw = raw;
+                b.reset()
+            };
             let Some(pool) = ssh else {
                 col.lock().state =
                     StreamState::Ended("logs cannot be read here: no SSH connection".into());
@@ -377,6 +419,14 @@ impl LogsState {
                     }
                 }
             });
+        }
+    }
+
+    /// Shows csvlog lines as written, or in short.
+    pub fn toggle_raw(&mut self) {
+        self.raw = !self.raw;
+        for col in &self.columns {
+            col.lock().raw = self.raw;
         }
     }
 
@@ -454,6 +504,19 @@ impl LogsState {
     /// previous line that matches, wrapping around the scrollback.
     /// Returns `None` when no line matches, else whether it wrapped.
     pub fn jump(&mut self, what: Jump, forward: bool, height: usize, w: usize) -> Option<bool> {
+        self.jump_from(what, forward, false, height, w)
+    }
+
+    /// [`LogsState::jump`]; with `here`, the cursor line itself counts
+    /// (a new search starts where the cursor is).
+    pub fn jump_from(
+        &mut self,
+        what: Jump,
+        forward: bool,
+        here: bool,
+        height: usize,
+        w: usize,
+    ) -> Option<bool> {
         let wrap = self.wrap;
         let needle = self.search.clone();
         let col = self.columns.get_mut(self.focused)?;
@@ -469,7 +532,7 @@ impl LogsState {
         let (_, cur) = viewport(&buf, &col.cursor, height, w, wrap);
         let cur = cur.unwrap_or(end - 1);
         let n = end - first;
-        let found = (1..=n).find_map(|k| {
+        let found = (u64::from(!here)..=n).find_map(|k| {
             let off = cur - first;
             let i = if forward {
                 (off + k) % n
@@ -477,7 +540,7 @@ impl LogsState {
                 (off + n - k % n) % n
             };
             let line = first + i;
-            let wrapped = if forward { line <= cur } else { line >= cur };
+            let wrapped = k > 0 && if forward { line <= cur } else { line >= cur };
             matches(buf.get(line).unwrap_or("")).then_some((line, wrapped))
         });
         let (line, wrapped) = found?;
@@ -495,8 +558,8 @@ impl LogsState {
         Some(wrapped)
     }
 
-    /// The line `y` copies: the focused column's cursor line (following:
-    /// the newest).
+    /// The line `y` copies, as written: the focused column's cursor line
+    /// (following: the newest).
     pub fn selected_line(&self) -> Option<String> {
         let col = self.focused_column()?;
         let buf = col.lock();
@@ -505,7 +568,7 @@ impl LogsState {
             .line
             .unwrap_or(buf.end().checked_sub(1)?)
             .clamp(buf.first(), buf.end().checked_sub(1)?);
-        buf.get(n).map(str::to_string)
+        buf.get_raw(n).map(str::to_string)
     }
 
     /// Lines of the focused column matching the search, and its error lines.

@@ -122,6 +122,71 @@ pub fn is_error_line(line: &str) -> bool {
     })
 }
 
+/// The fields of one CSV record (`"` quotes, `""` escapes); `None` when
+/// the record does not end on this line (a quoted newline).
+pub fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cur.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut cur)),
+            (false, c) => cur.push(c),
+        }
+    }
+    if quoted {
+        return None;
+    }
+    fields.push(cur);
+    Some(fields)
+}
+
+/// A PostgreSQL csvlog line in the form of the text log, for narrow
+/// screens: `TIME [PID] USER@DB SEVERITY:  MESSAGE` with the detail, hint
+/// and, for errors, the statement. `None` when the line is not a whole
+/// csvlog record.
+pub fn csvlog_compact(line: &str) -> Option<String> {
+    if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let f = csv_fields(line)?;
+    if f.len() < 22 {
+        return None;
+    }
+    const SEVERITIES: [&str; 11] = [
+        "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", "INFO", "NOTICE", "WARNING", "ERROR",
+        "LOG", "FATAL",
+    ];
+    let severity = f[11].as_str();
+    if !SEVERITIES.contains(&severity) && severity != "PANIC" {
+        return None;
+    }
+    let mut out = format!("{} [{}]", f[0], f[3]);
+    match (f[1].as_str(), f[2].as_str()) {
+        ("", "") => {}
+        (u, "") => out.push_str(&format!(" {u}")),
+        (u, d) => out.push_str(&format!(" {u}@{d}")),
+    }
+    out.push_str(&format!(" {severity}:  {}", f[13]));
+    for (label, v) in [("DETAIL", &f[14]), ("HINT", &f[15])] {
+        if !v.is_empty() {
+            out.push_str(&format!("  {label}:  {v}"));
+        }
+    }
+    if matches!(severity, "ERROR" | "FATAL" | "PANIC") && !f[19].is_empty() {
+        out.push_str(&format!("  STATEMENT:  {}", f[19]));
+    }
+    Some(out.replace(['\n', '\r', '\t'], " "))
+}
+
 const NEWEST: &str = "f=$(ls -1t -- \"$d\" 2>/dev/null | grep -Ev '\\.(gz|bz2|xz|zst)$' | head -n 1); \
     if [ -z \"$f\" ]; then echo \"no log file in $d\" >&2; exit 3; fi; f=\"$d/$f\"; \
     [ -r \"$f\" ] || { echo \"cannot read $f\" >&2; exit 4; }; echo \"#file:$f\"; ";
@@ -337,6 +402,34 @@ mod tests {
         ));
         assert!(!is_error_line("LOG:  statement: select 'ERRORS_TABLE'"));
         assert!(!is_error_line("LOG: on_error_stop ERROR_count"));
+    }
+
+    #[test]
+    fn csvlog_lines_in_short() {
+        // Recorded on the sandbox (PostgreSQL 15 csvlog).
+        let error = "2026-11-26 07:34:45.645 UTC,\"replicator\",\"\",24868,\"127.0.0.1:34560\",6b07e115.6124,3,\"START_REPLICATION\",2026-11-26 07:34:45 UTC,4/0,0,ERROR,42704,\"replication slot \"\"pg_test_2\"\" does not exist\",,,,,,\"START_REPLICATION SLOT \"\"pg_test_2\"\" 0/3000000 TIMELINE 1\",,,\"pg-test-2\",\"walsender\",,0";
+        assert_eq!(
+            csvlog_compact(error).unwrap(),
+            "2026-11-26 07:34:45.645 UTC [24868] replicator ERROR:  replication slot \"pg_test_2\" does not exist  STATEMENT:  START_REPLICATION SLOT \"pg_test_2\" 0/3000000 TIMELINE 1"
+        );
+        let log = "2026-11-26 07:34:45.258 UTC,,,24682,,6b07e114.606a,2,,2026-11-26 07:34:44 UTC,,0,LOG,00000,\"checkpoint complete: wrote 1004 buffers (24.5%)\",,,,,,,,,\"\",\"checkpointer\",,0";
+        assert_eq!(
+            csvlog_compact(log).unwrap(),
+            "2026-11-26 07:34:45.258 UTC [24682] LOG:  checkpoint complete: wrote 1004 buffers (24.5%)"
+        );
+        // Not csvlog, or a record cut by a quoted newline.
+        assert_eq!(
+            csvlog_compact("2026-11-26 07:36:53 +0000 INFO: no action."),
+            None
+        );
+        assert_eq!(
+            csvlog_compact("2026-11-26 07:34:45.258 UTC,,,1,,x,1,,t,,0,LOG,00000,\"multi"),
+            None
+        );
+        assert_eq!(
+            csv_fields("a,\"b,c\",\"d\"\"e\"").unwrap(),
+            ["a", "b,c", "d\"e"]
+        );
     }
 
     #[test]

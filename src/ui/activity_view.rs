@@ -6,7 +6,7 @@
 //! read-only mode refuses (and hides the keys), the audit log records it.
 //!
 //! `B` marks a session that blocks others, `W` one that waits for a lock
-//! held by another (BLOCKED BY lists who).
+//! held by another (BLOCKERS lists who), `BW` both.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -97,6 +97,11 @@ fn wait_text(r: &SessionRow) -> String {
     }
 }
 
+/// Runs of spaces (folded newlines and indentation) as one.
+fn squash(q: &str) -> String {
+    q.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn pids(p: &[i32]) -> String {
     p.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
@@ -107,7 +112,7 @@ fn widths(w: usize) -> [usize; 7] {
     if w >= 120 {
         [7, 14, 12, 10, 7, 22, 10]
     } else {
-        [6, 9, 8, 8, 6, 12, 7]
+        [6, 10, 8, 8, 6, 11, 8]
     }
 }
 
@@ -129,11 +134,11 @@ fn row_line(
         text.push_str(&cell);
         text.push(' ');
     }
-    let used = 2 + text.chars().count();
+    let used = 3 + text.chars().count();
     let rest = w.saturating_sub(used);
     text.push_str(&pad(&cells[7], rest));
     Line::from(vec![
-        Span::styled(format!("{} ", pad(mark, 1)), mark_style),
+        Span::styled(format!("{} ", pad(mark, 2)), mark_style),
         Span::styled(text, style),
     ])
 }
@@ -173,31 +178,30 @@ fn body(
         format!("{} blocking", blocking.len()),
         if blocking.is_empty() { t.text } else { t.error },
     ));
-    if hidden > 0 {
-        summary.push(Span::styled(format!(" · {hidden} idle hidden (a)"), t.dim));
-    }
     match (&error, updated) {
-        (Some(e), _) => summary.push(Span::styled(format!(" · {e}"), t.error)),
+        (Some(_), _) => summary.push(Span::styled(" · listing failed:", t.error)),
         (None, Some(u)) => {
             let ts = crate::snapshot::rfc3339(u);
             summary.push(Span::styled(
-                format!(" · at {}", ts.get(11..19).unwrap_or("")),
+                format!(" · {}", ts.get(11..19).unwrap_or("")),
                 t.dim,
             ))
         }
         (None, None) => summary.push(Span::styled(" · listing…", t.dim)),
     }
+    if hidden > 0 && error.is_none() {
+        summary.push(Span::styled(format!(" · {hidden} idle hidden (a)"), t.dim));
+    }
     let mut lines = vec![super::text::fit_line(Line::from(summary), inner_w)];
+    // Why the listing failed, in full (the rows shown are the last ones).
+    if let Some(e) = &error {
+        for l in wrap_words(e, inner_w.saturating_sub(1)).into_iter().take(2) {
+            lines.push(Line::styled(format!(" {l}"), t.error));
+        }
+    }
     lines.push(row_line(
         [
-            "PID",
-            "USER",
-            "DB",
-            "STATE",
-            "TIME",
-            "WAIT",
-            "BLOCKED BY",
-            "QUERY",
+            "PID", "USER", "DB", "STATE", "TIME", "WAIT", "BLOCKERS", "QUERY",
         ]
         .map(str::to_string),
         "",
@@ -205,17 +209,16 @@ fn body(
         t.table_header,
         t.table_header,
     ));
-    let table_h = inner_h.saturating_sub(2 + DETAIL_ROWS).max(1);
+    let table_h = inner_h.saturating_sub(lines.len() + 1 + DETAIL_ROWS).max(1);
     let selected = a.selected_index(&rows);
     let offset = selected.map_or(0, |i| (i + 1).saturating_sub(table_h));
     for (i, r) in rows.iter().enumerate().skip(offset).take(table_h) {
         let blocks = blocking.contains(&r.pid);
-        let (mark, mark_style) = if blocks {
-            ("B", t.error)
-        } else if r.is_waiting() {
-            ("W", t.warning)
-        } else {
-            ("", t.text)
+        let (mark, mark_style) = match (blocks, r.is_waiting()) {
+            (true, true) => ("BW", t.error),
+            (true, false) => ("B", t.error),
+            (false, true) => (" W", t.warning),
+            (false, false) => ("", t.text),
         };
         let style = if selected == Some(i) {
             t.selection
@@ -237,7 +240,7 @@ fn body(
                 session_time(r).map(seconds).unwrap_or_default(),
                 wait_text(r),
                 pids(&r.blocked_by),
-                r.query.clone(),
+                squash(&r.query),
             ],
             mark,
             inner_w,
@@ -282,7 +285,8 @@ fn body(
             lines.push(Line::styled(truncate(&first, inner_w).into_owned(), t.text));
             let mut second = vec![Span::styled(format!(" {}", r.state), t.text)];
             let wait = wait_text(r);
-            if !wait.is_empty() {
+            // An idle session waits for its client: not worth saying.
+            if !wait.is_empty() && r.wait_event_type.as_deref() != Some("Client") {
                 second.push(Span::styled(format!(" · waits on {wait}"), t.warning));
             }
             if !r.blocked_by.is_empty() {
@@ -306,7 +310,7 @@ fn body(
                 second.push(Span::styled("  c cancel · k terminate", t.dim));
             }
             lines.push(super::text::fit_line(Line::from(second), inner_w));
-            for l in wrap_words(&r.query, inner_w.saturating_sub(1))
+            for l in wrap_words(&squash(&r.query), inner_w.saturating_sub(1))
                 .into_iter()
                 .take(DETAIL_ROWS - 3)
             {

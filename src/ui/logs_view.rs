@@ -8,6 +8,8 @@
 //! `1` `2` `3` log kind, `t` time window (tail, 5m, 15m, 1h), `w` wrap,
 //! `/` search with `n` / `N`, `e` / `E` next / previous ERROR, FATAL or
 //! PANIC line, `F` follow, `y` copy the cursor line, `r` reconnect.
+//! PostgreSQL csvlog records are shown in short (`TIME [PID] USER@DB
+//! SEVERITY:  MESSAGE`, like the text log); `v` shows them as written.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -38,6 +40,7 @@ const BINDINGS: &[KeyHint] = &[
     KeyHint::new("1 2 3", "PostgreSQL, Patroni, pgbouncer log"),
     KeyHint::new("t", "time window: tail, 5m, 15m, 1h"),
     KeyHint::new("w", "wrap long lines"),
+    KeyHint::new("v", "csvlog lines as written / in short"),
     KeyHint::new("/ n N", "search, next / previous match"),
     KeyHint::new("e E", "next / previous ERROR, FATAL, PANIC"),
     KeyHint::new("y", "copy the cursor line (OSC 52)"),
@@ -84,27 +87,6 @@ pub fn geometry(screen: Rect, members: usize) -> Geometry {
         column_width,
         body_height: inner_h.saturating_sub(3).max(1),
     }
-}
-
-/// `text` split into pieces of at most `w` columns.
-fn chunks(text: &str, w: usize) -> Vec<String> {
-    let w = w.max(1);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + cw > w && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-            used = 0;
-        }
-        cur.push(c);
-        used += cw;
-    }
-    if !cur.is_empty() || out.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// `segment` in `base`, with the matches of `needle` highlighted.
@@ -165,8 +147,8 @@ fn column_rows(
         if cur == Some(n) {
             style = t.selection;
         }
-        let pieces = if logs.wrap {
-            chunks(line, w)
+        let pieces = if logs.wrap && width(line) > w {
+            crate::app::logs::wrapped(line, w)
         } else {
             vec![truncate(line, w).into_owned()]
         };
@@ -222,12 +204,19 @@ fn tabs_line(logs: &LogsState, t: &Theme) -> Line<'static> {
         " wrap",
         if logs.wrap { t.tab_active } else { t.tab },
     ));
+    if logs.kind == LogKind::Postgres {
+        spans.push(Span::styled("  v", t.footer_key));
+        spans.push(Span::styled(
+            " raw",
+            if logs.raw { t.tab_active } else { t.tab },
+        ));
+    }
     Line::from(spans)
 }
 
 /// The member row: each column's member and file side by side, or a
 /// switcher of every member with the focused one's file.
-fn members_line(logs: &LogsState, g: &Geometry, t: &Theme) -> Line<'static> {
+fn members_line(logs: &LogsState, g: &Geometry, room: usize, t: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     if g.side_by_side {
         for (i, col) in logs.columns.iter().enumerate() {
@@ -253,35 +242,61 @@ fn members_line(logs: &LogsState, g: &Geometry, t: &Theme) -> Line<'static> {
         }
         return Line::from(spans);
     }
-    if logs.columns.len() > 1 {
-        spans.push(Span::styled("◀ ", t.footer_key));
+    let several = logs.columns.len() > 1;
+    if several {
+        spans.push(Span::styled("◀", t.footer_key));
     }
     for (i, col) in logs.columns.iter().enumerate() {
-        let style = if i == logs.focused {
-            t.tab_active
+        // Brackets too: the focused one shows without colours.
+        let (text, style) = if i == logs.focused {
+            (format!("[{}]", col.member), t.tab_active)
         } else {
-            t.tab
+            (format!(" {} ", col.member), t.tab)
         };
-        spans.push(Span::styled(col.member.clone(), style));
-        spans.push(Span::raw(" "));
+        spans.push(Span::styled(text, style));
     }
-    if logs.columns.len() > 1 {
-        spans.push(Span::styled("▶ ", t.footer_key));
-    }
+    spans.push(if several {
+        Span::styled("▶ ", t.footer_key)
+    } else {
+        Span::raw(" ")
+    });
     if let Some(col) = logs.focused_column() {
         let buf = col.lock();
         let (mark, mark_style) = state_mark(&buf.state, t);
         spans.push(Span::styled(format!("{mark} "), mark_style));
         if let Some(f) = &buf.file {
-            spans.push(Span::styled(f.clone(), t.dim));
+            let used: usize = spans.iter().map(|s| width(&s.content)).sum();
+            spans.push(Span::styled(tail(f, room.saturating_sub(used)), t.dim));
         }
     }
     Line::from(spans)
 }
 
+/// The end of `path` in at most `max` columns, `…` in front when cut (the
+/// file name matters most).
+fn tail(path: &str, max: usize) -> String {
+    if width(path) <= max {
+        return path.to_string();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in path.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    if max == 0 {
+        return String::new();
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
 /// The status row of the focused column: search being typed, else lines,
 /// errors, matches and the stream's state.
-fn status_line(logs: &LogsState, t: &Theme) -> Line<'static> {
+fn status_line(logs: &LogsState, named: bool, t: &Theme) -> Line<'static> {
     if let Some(input) = &logs.search_input {
         return Line::from(vec![
             Span::styled(" /", t.footer_key),
@@ -293,7 +308,11 @@ fn status_line(logs: &LogsState, t: &Theme) -> Line<'static> {
     };
     let (matches, errors) = logs.counts();
     let buf = col.lock();
-    let mut parts = vec![Span::styled(
+    let mut parts = Vec::new();
+    if named {
+        parts.push(Span::styled(format!(" {} ·", col.member), t.title));
+    }
+    parts.push(Span::styled(
         format!(
             " {} lines{}",
             buf.len(),
@@ -304,7 +323,7 @@ fn status_line(logs: &LogsState, t: &Theme) -> Line<'static> {
             }
         ),
         t.dim,
-    )];
+    ));
     if errors > 0 {
         parts.push(Span::styled(
             format!(" · {errors} error{}", if errors == 1 { "" } else { "s" }),
@@ -366,7 +385,7 @@ impl Component for LogsView {
         let w = inner.width as usize;
         let mut lines: Vec<Line> = vec![
             super::text::fit_line(tabs_line(logs, t), w),
-            super::text::fit_line(members_line(logs, &g, t), w),
+            super::text::fit_line(members_line(logs, &g, w, t), w),
         ];
         // The columns shown: all side by side, or the focused one.
         let shown: Vec<usize> = if g.side_by_side {
@@ -395,7 +414,10 @@ impl Component for LogsView {
             }
             lines.push(Line::from(spans));
         }
-        lines.push(super::text::fit_line(status_line(logs, t), w));
+        lines.push(super::text::fit_line(
+            status_line(logs, g.side_by_side, t),
+            w,
+        ));
         frame.render_widget(Paragraph::new(lines), inner);
     }
 
@@ -421,7 +443,7 @@ impl Component for LogsView {
                     logs.search = std::mem::take(input);
                     logs.search_input = None;
                     if !logs.search.is_empty() {
-                        let found = logs.jump(Jump::Search, false, h, w);
+                        let found = logs.jump_from(Jump::Search, false, true, h, w);
                         if found.is_none() {
                             let msg = format!("/{}: no match", logs.search);
                             app.set_status(msg, true);
@@ -475,6 +497,7 @@ impl Component for LogsView {
             }
             KeyCode::Char('r') => restart = true,
             KeyCode::Char('w') => logs.wrap = !logs.wrap,
+            KeyCode::Char('v') => logs.toggle_raw(),
             KeyCode::Char('/') => logs.search_input = Some(String::new()),
             KeyCode::Char(c @ ('n' | 'N' | 'e' | 'E')) => {
                 let what = if c.eq_ignore_ascii_case(&'n') {
@@ -581,9 +604,9 @@ mod tests {
     }
 
     #[test]
-    fn chunks_and_highlights() {
-        assert_eq!(chunks("abcdefg", 3), ["abc", "def", "g"]);
-        assert_eq!(chunks("", 3), [""]);
+    fn tails_and_highlights() {
+        assert_eq!(tail("/pg/log/patroni/patroni.log", 12), "…patroni.log");
+        assert_eq!(tail("/pg/log", 12), "/pg/log");
         let spans = highlighted("a Lock b lock", "lock", Style::new(), Style::new());
         let texts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(texts, ["a ", "Lock", " b ", "lock"]);

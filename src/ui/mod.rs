@@ -178,6 +178,17 @@ pub fn draw(
     tree::TreePane.draw(frame, screen.tree, &view);
     detail::DetailPane.draw(frame, screen.detail, &view);
     footer::draw(frame, screen.footer, &view);
+    // A confirmation asked from a view (the activity view) is drawn over it.
+    if let (Some(Overlay::Confirm), Some(back)) = (
+        &app.overlay,
+        app.pending.as_ref().and_then(|p| p.back.as_ref()),
+    ) {
+        match back {
+            Overlay::Activity => activity_view::ActivityView.draw(frame, frame.area(), &view),
+            Overlay::Logs => logs_view::LogsView.draw(frame, frame.area(), &view),
+            _ => {}
+        }
+    }
     match &app.overlay {
         Some(Overlay::Help { .. }) => help::HelpPopup.draw(frame, frame.area(), &view),
         Some(Overlay::Palette(_)) => palette::Palette.draw(frame, frame.area(), &view),
