@@ -86,6 +86,8 @@ pub enum StreamState {
 struct LogLine {
     raw: String,
     short: Option<String>,
+    /// An ERROR / FATAL / PANIC line.
+    error: bool,
 }
 
 /// The scrollback of one column.
@@ -102,6 +104,8 @@ pub struct LogBuffer {
     generation: u64,
     /// Show lines as written (else csvlog records in short).
     pub raw: bool,
+    /// Error lines kept.
+    errors: usize,
 }
 
 impl LogBuffer {
@@ -114,6 +118,7 @@ impl LogBuffer {
             state: StreamState::Connecting,
             generation: 0,
             raw: false,
+            errors: 0,
         }
     }
 
@@ -121,12 +126,16 @@ impl LogBuffer {
     /// beyond the capacity.
     pub fn push(&mut self, line: &str) {
         if self.lines.len() == self.cap {
-            self.lines.pop_front();
+            if self.lines.pop_front().is_some_and(|l| l.error) {
+                self.errors -= 1;
+            }
             self.first += 1;
         }
         let raw = crate::ui::tasks::strip_ansi(line);
         let short = logs::csvlog_compact(&raw);
-        self.lines.push_back(LogLine { raw, short });
+        let error = is_error_line(&raw);
+        self.errors += usize::from(error);
+        self.lines.push_back(LogLine { raw, short, error });
     }
 
     pub fn len(&self) -> usize {
@@ -172,9 +181,20 @@ impl LogBuffer {
         self.lines.get(usize::try_from(i).ok()?)
     }
 
+    /// Whether the line numbered `n` is an ERROR / FATAL / PANIC line.
+    pub fn is_error(&self, n: u64) -> bool {
+        self.line(n).is_some_and(|l| l.error)
+    }
+
+    /// ERROR / FATAL / PANIC lines kept.
+    pub fn errors(&self) -> usize {
+        self.errors
+    }
+
     /// Forgets every line (a new stream starts).
     pub fn reset(&mut self) -> u64 {
         self.lines.clear();
+        self.errors = 0;
         self.first = 0;
         self.file = None;
         self.state = StreamState::Connecting;
@@ -524,9 +544,9 @@ impl LogsState {
         if buf.is_empty() {
             return None;
         }
-        let matches = |l: &str| match what {
-            Jump::Search => find_ci(l, &needle).is_some(),
-            Jump::Error => is_error_line(l),
+        let matches = |n: u64| match what {
+            Jump::Search => find_ci(buf.get(n).unwrap_or(""), &needle).is_some(),
+            Jump::Error => buf.is_error(n),
         };
         let (first, end) = (buf.first(), buf.end());
         let (_, cur) = viewport(&buf, &col.cursor, height, w, wrap);
@@ -541,7 +561,7 @@ impl LogsState {
             };
             let line = first + i;
             let wrapped = k > 0 && if forward { line <= cur } else { line >= cur };
-            matches(buf.get(line).unwrap_or("")).then_some((line, wrapped))
+            matches(line).then_some((line, wrapped))
         });
         let (line, wrapped) = found?;
         let (start, _) = viewport(&buf, &col.cursor, height, w, wrap);
@@ -577,18 +597,14 @@ impl LogsState {
             return (0, 0);
         };
         let buf = col.lock();
-        let mut matches = 0;
-        let mut errors = 0;
-        for n in buf.first()..buf.end() {
-            let l = buf.get(n).unwrap_or("");
-            if find_ci(l, &self.search).is_some() {
-                matches += 1;
-            }
-            if is_error_line(l) {
-                errors += 1;
-            }
-        }
-        (matches, errors)
+        let matches = if self.search.is_empty() {
+            0
+        } else {
+            (buf.first()..buf.end())
+                .filter(|&n| find_ci(buf.get(n).unwrap_or(""), &self.search).is_some())
+                .count()
+        };
+        (matches, buf.errors())
     }
 }
 
@@ -614,6 +630,16 @@ mod tests {
         assert_eq!(b.get(14), None);
         assert_eq!(b.get(24), Some("line 24"));
         assert_eq!(b.get(25), None);
+        // Error lines are counted as they come and go.
+        let mut b = LogBuffer::new(2);
+        b.push("x ERROR: a");
+        b.push("y");
+        assert_eq!(b.errors(), 1);
+        b.push("z FATAL: b");
+        assert_eq!(b.errors(), 1);
+        b.push("w");
+        b.push("v");
+        assert_eq!(b.errors(), 0);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::app::logs::{Jump, LogBuffer, LogsState, StreamState, find_ci, viewpor
 use crate::app::state::{AppState, Outcome};
 use crate::model::Deployment;
 use crate::snapshot::Snapshot;
-use crate::triage::logs::{LogKind, is_error_line};
+use crate::triage::logs::LogKind;
 
 /// Narrowest column of the side-by-side layout.
 pub const MIN_COLUMN_WIDTH: usize = 36;
@@ -143,7 +143,7 @@ fn column_rows(
     let mut n = start;
     while rows.len() < h && n < buf.end() {
         let line = buf.get(n).unwrap_or("");
-        let mut style = if is_error_line(line) { t.error } else { t.text };
+        let mut style = if buf.is_error(n) { t.error } else { t.text };
         if cur == Some(n) {
             style = t.selection;
         }
