@@ -585,9 +585,9 @@ async fn console_shows_a_degraded_cluster_its_logs_and_sessions() {
         s.contains("Activity pg-test-1 (pg-test)") && s.contains("SELECT pg_sleep(120)")
     });
     assert!(
-        screen
-            .lines()
-            .any(|l| l.contains(" active ") && l.contains("dbuser_d") && l.contains("SELECT pg_s")),
+        screen.lines().any(|l| l.contains(" active ")
+            && l.contains("dbuser_dba")
+            && l.contains("Timeout:Pg")),
         "{screen}"
     );
     escape(&t, "Activity pg-test-1");
