@@ -1,118 +1,21 @@
 //! Drives the real binary in a detached tmux session (80x24): waits for the
 //! console, presses keys (tree, help, palette, cluster sections, alerts and
-//! findings popups), reads the screen with `capture-pane`, quits, and checks
-//! the terminal was restored (normal screen, canonical mode, echo).
+//! findings popups, logs pane, activity view), reads the screen with
+//! `capture-pane`, quits, and checks the terminal was restored (normal
+//! screen, canonical mode, echo). The live console test against the
+//! sandbox is in tests/live/triage.rs.
 //!
 //! Needs tmux (`apt-get install tmux`). Without it the test is skipped,
 //! except under CI (`CI` set), where it fails.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{Tmux, have_tmux};
 
 /// Inventories to start the console on, first existing wins.
 const INVENTORIES: &[&str] = &["inventory/sandbox.yml", "inventory/local.yml"];
-
-/// A tmux server of our own (private socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str, width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("pigsty-tui-test-{}", std::process::id()),
-        };
-        let out = tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "console",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            command,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("-f")
-            .arg("/dev/null")
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("run tmux")
-    }
-
-    /// Presses tmux key names (`Enter`, `Escape`, `j`…).
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "console"];
-        args.extend_from_slice(keys);
-        assert!(self.run(&args).status.success());
-    }
-
-    /// Types `text` literally.
-    fn type_text(&self, text: &str) {
-        assert!(
-            self.run(&["send-keys", "-t", "console", "-l", text])
-                .status
-                .success()
-        );
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
-            .into_owned()
-    }
-
-    fn display(&self, format: &str) -> String {
-        String::from_utf8_lossy(
-            &self
-                .run(&["display-message", "-p", "-t", "console", format])
-                .stdout,
-        )
-        .trim()
-        .to_string()
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen after 10 s.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 fn inventory() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -163,11 +66,11 @@ fn console_runs_in_a_real_terminal_and_restores_it() {
     tmux.wait_for("the instance detail", |s| s.contains("Instance pg-meta-1"));
 
     tmux.keys(&["?"]);
-    tmux.wait_for("the help popup", |s| s.contains("Tree (left pane)"));
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("the help popup to close", |s| {
-        !s.contains("Tree (left pane)")
+    tmux.wait_for("the help popup", |s| {
+        s.contains("┌ Keys") && s.contains("L      logs of the instance")
     });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the help popup to close", |s| !s.contains("┌ Keys"));
 
     tmux.keys(&[":"]);
     tmux.wait_for("the palette", |s| s.contains("Command"));
@@ -193,6 +96,37 @@ fn console_runs_in_a_real_terminal_and_restores_it() {
     tmux.wait_for("the findings popup", |s| s.contains("┌ Findings"));
     tmux.keys(&["Escape"]);
     tmux.wait_for("the findings popup to close", |s| !s.contains("┌ Findings"));
+
+    // L: the logs pane of an instance. The guard refuses the SSH connection
+    // to the inventory's 10.10.10.x (no traffic leaves): the pane says so.
+    tmux.keys(&[":"]);
+    tmux.wait_for("the palette", |s| s.contains("Command"));
+    tmux.type_text("node pg-test-2");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the instance detail", |s| s.contains("Instance pg-test-2"));
+    tmux.keys(&["L"]);
+    let screen = tmux.wait_for("the logs pane refusing the connection", |s| {
+        s.contains("Logs pg-test-2 · postgres · tail") && s.contains("not sent")
+    });
+    assert!(
+        screen.contains("1 postgres 2 patroni 3 pgbouncer"),
+        "{screen}"
+    );
+    tmux.keys(&["2"]);
+    tmux.wait_for("the Patroni log chosen", |s| {
+        s.contains("Logs pg-test-2 · patroni · tail")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the logs pane to close", |s| !s.contains("Logs pg-test-2"));
+    // A: its sessions; the listing is refused the same way.
+    tmux.keys(&["A"]);
+    tmux.wait_for("the activity view", |s| {
+        s.contains("Activity pg-test-2 (pg-test)") && s.contains("not sent")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the activity view to close", |s| {
+        !s.contains("Activity pg-test-2")
+    });
 
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("the console to exit", |s| s.contains("EXITED:"));

@@ -18,6 +18,8 @@ use ratatui::backend::TestBackend;
 
 #[path = "ui/recorded.rs"]
 mod recorded;
+#[path = "ui/recorded_triage.rs"]
+mod recorded_triage;
 
 // ---------------------------------------------------------------- fixtures
 
@@ -1896,4 +1898,247 @@ async fn task_view_shows_why_a_host_failed() {
         "{screen}"
     );
     insta::assert_snapshot!("task_view_ssh_error_80x24", screen);
+}
+
+// ---------------------------------------------------------------- logs pane and activity view
+
+/// Fills the logs pane's columns with recorded lines, as their streams
+/// would (this test has no SSH: nothing streams).
+fn fill_logs(app: &mut AppState, file: &str, lines: &[(&str, &str)]) {
+    let logs = app.logs.as_mut().expect("the logs pane is open");
+    for col in &logs.columns {
+        let text = lines
+            .iter()
+            .find(|(m, _)| *m == col.member)
+            .map(|(_, t)| *t)
+            .unwrap_or_else(|| panic!("no recorded lines for {}", col.member));
+        let mut b = col.lock();
+        b.reset();
+        b.file = Some(file.to_string());
+        b.state = pigsty_tui::app::logs::StreamState::Following;
+        for l in text.lines() {
+            b.push(l);
+        }
+    }
+}
+
+const PATRONI_LOGS: [(&str, &str); 3] = [
+    ("pg-test-1", recorded_triage::PATRONI_PG_TEST_1),
+    ("pg-test-2", recorded_triage::PATRONI_PG_TEST_2),
+    ("pg-test-3", recorded_triage::PATRONI_PG_TEST_3),
+];
+
+#[test]
+fn logs_pane_shows_every_member_of_a_cluster() {
+    let d = sandbox();
+    let mut app = pg_test_tab(&d, ClusterTab::Topology);
+    press(&mut app, &d, KeyCode::Char('L'));
+    assert_eq!(app.overlay, Some(Overlay::Logs));
+    // Without SSH every column says why nothing comes.
+    assert!(render(&app, &d, 80, 24).contains("no SSH connection"));
+    press(&mut app, &d, KeyCode::Char('2'));
+    let logs = app.logs.as_ref().unwrap();
+    assert_eq!(logs.kind, pigsty_tui::triage::logs::LogKind::Patroni);
+    let members: Vec<&str> = logs.columns.iter().map(|c| c.member.as_str()).collect();
+    assert_eq!(members, ["pg-test-1", "pg-test-2", "pg-test-3"]);
+    fill_logs(&mut app, "/pg/log/patroni/patroni.log", &PATRONI_LOGS);
+    // 80 columns: one member at a time with a switcher; 160: side by side.
+    snapshot_at_sizes("logs_cluster_patroni", &app, &d);
+    press(&mut app, &d, KeyCode::Right);
+    assert_eq!(app.logs.as_ref().unwrap().focused, 1);
+    insta::assert_snapshot!(
+        "logs_cluster_patroni_second_80x24",
+        render(&app, &d, 80, 24)
+    );
+    // The time window cycles (and restarts the streams: empty again).
+    press(&mut app, &d, KeyCode::Char('t'));
+    let screen = render(&app, &d, 80, 24);
+    assert!(screen.contains("Logs pg-test · patroni · 5m"), "{screen}");
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    assert!(app.logs.is_none());
+}
+
+#[test]
+fn logs_pane_jumps_to_errors_searches_wraps_and_copies() {
+    let d = sandbox();
+    let mut app = pg_test_instance(&d, 0);
+    press(&mut app, &d, KeyCode::Char('L'));
+    fill_logs(
+        &mut app,
+        "/pg/log/postgres/postgresql-2026-11-26.csv",
+        &[("pg-test-1", recorded_triage::POSTGRES_PG_TEST_1)],
+    );
+    // Following: csvlog records in short, the newest at the bottom.
+    insta::assert_snapshot!("logs_instance_postgres_80x24", render(&app, &d, 80, 24));
+    // E: the previous ERROR line (the newest one), then the one before.
+    press(&mut app, &d, KeyCode::Char('E'));
+    press(&mut app, &d, KeyCode::Char('E'));
+    let logs = app.logs.as_ref().unwrap();
+    assert_eq!(logs.columns[0].cursor.line, Some(1));
+    assert!(
+        logs.selected_line().unwrap().contains(",ERROR,42704,"),
+        "y copies the line as written"
+    );
+    insta::assert_snapshot!("logs_instance_error_80x24", render(&app, &d, 80, 24));
+    // y copies it (as written in the file).
+    press(&mut app, &d, KeyCode::Char('y'));
+    let copied = app.clipboard.take().expect("copied");
+    assert!(
+        copied.starts_with("2026-11-26 07:34:45.645 UTC,\"replicator\"")
+            && copied.contains("pg_test_2"),
+        "{copied}"
+    );
+    // / TIMELINE Enter: the nearest match above; n the next one; matches
+    // are highlighted and counted.
+    press(&mut app, &d, KeyCode::Char('/'));
+    type_text(&mut app, &d, "TIMELINE");
+    press(&mut app, &d, KeyCode::Enter);
+    let logs = app.logs.as_ref().unwrap();
+    assert_eq!(logs.search, "TIMELINE");
+    let line = logs.selected_line().unwrap();
+    assert!(line.to_lowercase().contains("timeline"), "{line}");
+    press(&mut app, &d, KeyCode::Char('n'));
+    insta::assert_snapshot!("logs_instance_search_wrapped_160x48", {
+        press(&mut app, &d, KeyCode::Char('w'));
+        render(&app, &d, 160, 48)
+    });
+    // v: the records as written.
+    press(&mut app, &d, KeyCode::Char('v'));
+    let screen = render(&app, &d, 80, 24);
+    assert!(screen.contains("UTC,,,"), "{screen}");
+    // Esc clears the search, then closes.
+    press(&mut app, &d, KeyCode::Esc);
+    assert!(app.logs.as_ref().unwrap().search.is_empty());
+    press(&mut app, &d, KeyCode::Esc);
+    assert!(app.logs.is_none());
+    // Nothing selected that has logs: a message.
+    let mut app = selecting(&d, TreeItem::InfraNode(0));
+    press(&mut app, &d, KeyCode::Char('L'));
+    assert_eq!(app.overlay, None);
+    assert!(app.status.unwrap().text.contains("select a cluster"));
+}
+
+/// The activity view of pg-test-1 with the recorded sessions.
+fn activity_app(d: &Deployment) -> AppState {
+    let mut app = pg_test_instance(d, 0);
+    press(&mut app, d, KeyCode::Char('A'));
+    assert_eq!(app.overlay, Some(Overlay::Activity));
+    let a = app.activity.as_ref().unwrap();
+    assert_eq!(
+        (a.cluster.as_str(), a.instance.as_str()),
+        ("pg-test", "pg-test-1")
+    );
+    let rows =
+        pigsty_tui::triage::activity::parse_activity(recorded_triage::ACTIVITY_PG_TEST_1).unwrap();
+    let mut data = a.lock();
+    *data = pigsty_tui::app::activity::ActivityData {
+        rows,
+        updated: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_679_930)),
+        error: None,
+        polls: 1,
+    };
+    drop(data);
+    app
+}
+
+#[test]
+fn activity_view_shows_blocking_and_waiting_sessions() {
+    let d = sandbox();
+    // Without SSH it says why there is nothing.
+    let mut app = pg_test_instance(&d, 0);
+    press(&mut app, &d, KeyCode::Char('A'));
+    assert!(render(&app, &d, 80, 24).contains("no SSH connection"));
+
+    let mut app = activity_app(&d);
+    let pids: Vec<i32> = app
+        .activity
+        .as_ref()
+        .unwrap()
+        .visible_rows()
+        .iter()
+        .map(|r| r.pid)
+        .collect();
+    // Idle sessions hidden; the blocker (idle in transaction) first.
+    assert_eq!(pids, [12414, 12887, 12899, 13994]);
+    snapshot_at_sizes("activity_lock_chain", &app, &d);
+    // a: the idle ones too.
+    press(&mut app, &d, KeyCode::Char('a'));
+    assert_eq!(app.activity.as_ref().unwrap().visible_rows().len(), 7);
+    press(&mut app, &d, KeyCode::Char('a'));
+    // ↓↓: the waiter blocked by the blocker.
+    press(&mut app, &d, KeyCode::Down);
+    press(&mut app, &d, KeyCode::Down);
+    let row = app.activity.as_ref().unwrap().selected_row().unwrap();
+    assert_eq!((row.pid, row.blocked_by.clone()), (12899, vec![12414]));
+    insta::assert_snapshot!("activity_waiter_selected_80x24", render(&app, &d, 80, 24));
+    // y copies its query.
+    press(&mut app, &d, KeyCode::Char('y'));
+    assert_eq!(
+        app.clipboard.take().as_deref(),
+        Some("UPDATE pgbench_accounts_rec SET abalance = abalance + 5 WHERE aid = 42;")
+    );
+}
+
+#[test]
+fn terminating_a_session_asks_with_the_exact_command_and_host() {
+    let d = sandbox();
+    let mut app = activity_app(&d);
+    // The blocker is selected first.
+    assert_eq!(
+        app.activity.as_ref().unwrap().selected_row().unwrap().pid,
+        12414
+    );
+    press(&mut app, &d, KeyCode::Char('k'));
+    assert_eq!(app.overlay, Some(Overlay::Confirm));
+    let plan = app.pending.as_ref().unwrap().plan.clone().expect("planned");
+    assert_eq!(plan.name, "terminate-backend");
+    assert_eq!(plan.target, "pg-test-1");
+    assert_eq!(plan.hosts, ["pg-test-1"]);
+    assert!(plan.mutating && !plan.needs_typed_confirmation);
+    assert_eq!(plan.commands.len(), 1);
+    assert_eq!(plan.commands[0].user, "postgres");
+    assert_eq!(plan.commands[0].address, "10.10.10.11");
+    assert!(
+        plan.commands[0]
+            .command
+            .contains("-c 'SELECT pg_terminate_backend(12414)'"),
+        "{:?}",
+        plan.commands[0]
+    );
+    insta::assert_snapshot!("activity_terminate_confirm_80x24", render(&app, &d, 80, 24));
+    // Esc: back to the sessions, nothing pending.
+    press(&mut app, &d, KeyCode::Esc);
+    assert_eq!(app.overlay, Some(Overlay::Activity));
+    assert!(app.pending.is_none());
+    // c: cancel instead; Enter without a task runner says so and stays.
+    press(&mut app, &d, KeyCode::Char('c'));
+    let plan = app.pending.as_ref().unwrap().plan.clone().unwrap();
+    assert_eq!(plan.name, "cancel-backend");
+    assert!(
+        plan.commands[0]
+            .command
+            .contains("pg_cancel_backend(12414)")
+    );
+    press(&mut app, &d, KeyCode::Enter);
+    assert_eq!(app.overlay, Some(Overlay::Activity));
+    assert!(app.status.as_ref().unwrap().text.contains("no task runner"));
+
+    // Read-only: c and k are neither offered nor accepted.
+    let mut app = activity_app(&d);
+    app.readonly = true;
+    let hints = ui::focused_component(&app).commands(&app, &d);
+    assert!(
+        hints.iter().all(|h| h.keys != "c" && h.keys != "k"),
+        "{hints:?}"
+    );
+    press(&mut app, &d, KeyCode::Char('k'));
+    assert_eq!(app.overlay, Some(Overlay::Activity));
+    assert!(app.pending.is_none());
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.is_error && status.text.contains("read-only"),
+        "{status:?}"
+    );
+    insta::assert_snapshot!("activity_readonly_refusal_80x24", render(&app, &d, 80, 24));
 }

@@ -47,6 +47,7 @@
 //! | backup (v1) | the leader | `pg_basebackup -D <pg_backup_dir>/backup_<cls>_<time> -Ft -z -c fast` |
 //! | backups | the leader (else any member) | `pgbackrest … --output=json info` / a listing of `<pg_backup_dir>` |
 //! | inspect | every member | `psql`, `df`, `/proc/loadavg`, `free`, `curl …:8008/health`, `ss -ltn` |
+//! | cancel-backend / terminate-backend | the member | `psql … -c 'SELECT pg_cancel_backend(PID)'` / `pg_terminate_backend(PID)` on its unix socket; fails when it returns false |
 //!
 //! `patronictl` output is checked too: `Error: …`, `Failed: …` and
 //! `… failed, details: …` fail the step even when patronictl exits 0.
@@ -125,6 +126,7 @@ use crate::tasks::runner::{StepStatus, TaskState};
 use crate::tasks::shell::RunAs;
 use crate::tasks::ssh::Target;
 use crate::tasks::{Pipeline, RemoteCommand, Step, StepKind, Stream, TaskRunner, TaskStatus};
+use crate::triage::activity::{self, Signal};
 use live::Progress;
 
 /// An operator action and its parameters.
@@ -215,6 +217,20 @@ pub enum Action {
     },
     /// (Re)configure the infrastructure (`infra.yml`).
     Infra,
+    /// Cancel the running query of a backend of `member`
+    /// (`pg_cancel_backend`; the activity view's `c`).
+    CancelBackend {
+        cluster: String,
+        member: String,
+        pid: i32,
+    },
+    /// End the session of a backend of `member` (`pg_terminate_backend`;
+    /// the activity view's `k`).
+    TerminateBackend {
+        cluster: String,
+        member: String,
+        pid: i32,
+    },
 }
 
 impl Action {
@@ -240,6 +256,8 @@ impl Action {
             Action::ReloadHba { .. } => "reload-hba",
             Action::ReloadServices { .. } => "reload-services",
             Action::Infra => "infra",
+            Action::CancelBackend { .. } => "cancel-backend",
+            Action::TerminateBackend { .. } => "terminate-backend",
         }
     }
 
@@ -262,7 +280,9 @@ impl Action {
             | Action::CreateDatabase { cluster, .. }
             | Action::CreateUser { cluster, .. }
             | Action::ReloadHba { cluster }
-            | Action::ReloadServices { cluster } => Some(cluster),
+            | Action::ReloadServices { cluster }
+            | Action::CancelBackend { cluster, .. }
+            | Action::TerminateBackend { cluster, .. } => Some(cluster),
             Action::Inspect { cluster } => cluster.as_deref(),
             Action::Infra => None,
         }
@@ -277,7 +297,9 @@ impl Action {
             | Action::Reload {
                 member: Some(m), ..
             }
-            | Action::Reinit { member: m, .. } => m.clone(),
+            | Action::Reinit { member: m, .. }
+            | Action::CancelBackend { member: m, .. }
+            | Action::TerminateBackend { member: m, .. } => m.clone(),
             Action::AddInstance { cluster, ips } | Action::RemoveInstance { cluster, ips } => {
                 format!("{cluster} {}", ips.join(","))
             }
@@ -410,6 +432,12 @@ impl Action {
             }
             (Action::ReloadServices { cluster }, Some(c)) => {
                 p.provision(Some(c), provision::Provision::ReloadServices(cluster))
+            }
+            (Action::CancelBackend { member, pid, .. }, Some(c)) => {
+                p.signal_backend(c, member, *pid, Signal::Cancel)
+            }
+            (Action::TerminateBackend { member, pid, .. }, Some(c)) => {
+                p.signal_backend(c, member, *pid, Signal::Terminate)
             }
         }
     }
@@ -1447,6 +1475,56 @@ impl<'a> Planner<'a> {
                 method: s.backup_method,
                 stanza: s.stanza.clone(),
             },
+        }))
+    }
+
+    /// `pg_cancel_backend` / `pg_terminate_backend` of `pid` on `member`,
+    /// through `psql` on its unix socket as the dbsu.
+    fn signal_backend(
+        &self,
+        c: &'a Cluster,
+        member: &str,
+        pid: i32,
+        signal: Signal,
+    ) -> Result<ActionPlan, Refusal> {
+        let i = self.member(c, member)?;
+        if pid <= 0 {
+            return Err(self.invalid(format!("{pid} is not a backend pid")));
+        }
+        let mut checks_ok = Vec::new();
+        let mut warnings = Vec::new();
+        if let Some(m) = self.snap.cluster(&c.name).and_then(|cl| cl.member(member)) {
+            if checks::is_running(m) {
+                checks_ok.push(format!("Postgres of {member} is running"));
+            } else {
+                warnings.push(format!(
+                    "{member}: {} (the command may fail)",
+                    checks::not_running_reason(m)
+                ));
+            }
+        }
+        let sql = activity::signal_sql(signal, pid);
+        let p = self.pipeline().step(
+            Step::command(
+                format!("{sql} on {member}"),
+                Target::from_instance(i),
+                RemoteCommand::dbsu(activity::signal_script(i, signal, pid)),
+            )
+            .timeout(Duration::from_secs(30)),
+        );
+        Ok(self.assemble(Draft {
+            description: match signal {
+                Signal::Cancel => format!(
+                    "cancel the running query of backend {pid} on {member} ({sql}); the session stays"
+                ),
+                Signal::Terminate => format!(
+                    "terminate backend {pid} on {member} ({sql}): its session ends, its open transaction is rolled back"
+                ),
+            },
+            checks: checks_ok,
+            warnings,
+            pipeline: p,
+            output: Output::None,
         }))
     }
 

@@ -1256,3 +1256,79 @@ fn create_cluster_refuses_a_running_cluster_and_readonly_refuses_provisioning() 
         p.warnings
     );
 }
+
+// ---------------------------------------------------------------------------
+// Cancel / terminate a backend (the activity view's c / k)
+
+#[test]
+fn signal_backend_plans_psql_on_the_member_and_refuses_bad_requests() {
+    let d = v3();
+    let terminate = Action::TerminateBackend {
+        cluster: "pg-test".into(),
+        member: "pg-test-2".into(),
+        pid: 4242,
+    };
+    let p = plan(&terminate, &d, healthy()).unwrap();
+    assert_eq!(
+        (p.name.as_str(), p.target.as_str()),
+        ("terminate-backend", "pg-test-2")
+    );
+    assert!(p.mutating && !p.needs_typed_confirmation);
+    assert_eq!(p.hosts, ["pg-test-2"]);
+    assert_eq!(p.checks, ["Postgres of pg-test-2 is running"]);
+    assert_eq!(p.commands.len(), 1);
+    assert_eq!(p.commands[0].user, "postgres");
+    assert_eq!(p.commands[0].address, "127.0.0.12");
+    let cmd = &p.commands[0].command;
+    assert!(
+        cmd.starts_with(
+            "r=$(psql -X -At -v ON_ERROR_STOP=1 -h /tmp/pigsty-sandbox/127.0.0.12/run/postgresql -p 5432 -d postgres -c 'SELECT pg_terminate_backend(4242)')"
+        ),
+        "{cmd}"
+    );
+    // Cancel: the other function; a member that is down is a warning only.
+    let cancel = Action::CancelBackend {
+        cluster: "pg-test".into(),
+        member: "pg-test-3".into(),
+        pid: 7,
+    };
+    let p = plan(
+        &cancel,
+        &d,
+        cluster(vec![
+            member("pg-test-1", "leader", "running", 7, 0),
+            member("pg-test-2", "replica", "running", 7, 0),
+            down("pg-test-3"),
+        ]),
+    )
+    .unwrap();
+    assert!(commands(&p)[0].contains("'SELECT pg_cancel_backend(7)'"));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    // Unknown member, bad pid, read-only: refused.
+    let r = refusal(
+        &Action::TerminateBackend {
+            cluster: "pg-test".into(),
+            member: "pg-test-9".into(),
+            pid: 1,
+        },
+        &d,
+        healthy(),
+    );
+    assert_eq!(r.kind, RefusalKind::Invalid);
+    let r = refusal(
+        &Action::CancelBackend {
+            cluster: "pg-test".into(),
+            member: "pg-test-1".into(),
+            pid: 0,
+        },
+        &d,
+        healthy(),
+    );
+    assert_eq!(r.kind, RefusalKind::Invalid);
+    let ro = PlanOptions {
+        readonly: true,
+        ..PlanOptions::default()
+    };
+    let r = terminate.plan(&d, &snap(healthy()), &ro).unwrap_err();
+    assert_eq!(r.kind, RefusalKind::ReadOnly);
+}

@@ -7,6 +7,8 @@
 //! draws the newest snapshot it has, and SSH tasks wait for the operator's
 //! answers on reply channels, not the other way round.
 
+pub mod activity;
+pub mod logs;
 pub mod palette;
 pub mod prompt;
 pub mod state;
@@ -298,6 +300,8 @@ fn global_key(
         }
         KeyCode::Char('t') => app.overlay = Some(Overlay::Tasks { selected: 0 }),
         KeyCode::Char('e') => app.open_events(),
+        KeyCode::Char('L') => app.open_logs(deployment),
+        KeyCode::Char('A') => app.open_activity(deployment, snapshot),
         KeyCode::Char('y') => app.copy_selection(deployment),
         KeyCode::Char('R') => app.write_report(deployment, snapshot),
         KeyCode::Char('b') => match app.selected_target(deployment) {

@@ -197,6 +197,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "show the event timeline",
     },
     CommandSpec {
+        name: "logs",
+        aliases: &[],
+        argument: "",
+        description: "follow the logs of the instance / cluster",
+    },
+    CommandSpec {
+        name: "activity",
+        aliases: &[],
+        argument: "",
+        description: "sessions of the instance (cancel, terminate)",
+    },
+    CommandSpec {
         name: "tasks",
         aliases: &[],
         argument: "",
@@ -236,6 +248,10 @@ pub enum Command {
     Events,
     /// Reopen a saved provisioning run.
     OpenRun(String),
+    /// The logs pane.
+    Logs,
+    /// The activity view.
+    Activity,
     /// An action on the selected cluster / instance, with its argument.
     Act {
         name: &'static str,
@@ -299,6 +315,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "tasks" => no_arg(Command::Tasks),
         "events" => no_arg(Command::Events),
         "open-run" => need_arg("a task id or a log file").map(Command::OpenRun),
+        "logs" => no_arg(Command::Logs),
+        "activity" => no_arg(Command::Activity),
         "switchover" | "failover" | "restart" | "reload" | "reinit" | "backup" => {
             Ok(Command::Act {
                 name: spec.name,

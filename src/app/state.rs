@@ -27,6 +27,9 @@ pub struct PendingAction {
     pub error: Option<String>,
     /// First line of the plan shown (↑ ↓ PgUp PgDn scroll it).
     pub scroll: u16,
+    /// Where the console returns after the confirmation (the activity
+    /// view), instead of the task view; `None`: the task view.
+    pub back: Option<Overlay>,
 }
 
 /// The SSH connections of the console (for reports), shown opaquely.
@@ -120,6 +123,10 @@ pub enum Overlay {
         scroll: usize,
         raw: bool,
     },
+    /// The logs pane (`L`); its state is [`AppState::logs`].
+    Logs,
+    /// The sessions of an instance (`A`); its state is [`AppState::activity`].
+    Activity,
 }
 
 impl Overlay {
@@ -282,6 +289,10 @@ pub struct AppState {
     /// Questions of SSH connections (unknown host key, key passphrase) and
     /// SSH alerts: the first one is a modal dialog over everything.
     pub prompts: Prompts,
+    /// The logs pane's columns and streams, while it is open.
+    pub logs: Option<super::logs::LogsState>,
+    /// The activity view's sessions and refresher, while it is open.
+    pub activity: Option<super::activity::ActivityState>,
 }
 
 impl AppState {
@@ -312,6 +323,8 @@ impl AppState {
             messages: None,
             saved_run: None,
             prompts: Prompts::default(),
+            logs: None,
+            activity: None,
         }
     }
 
@@ -417,10 +430,23 @@ impl AppState {
     /// Plans `action` against `snapshot`: listings and inspections start at
     /// once (or show their refusal); mutating actions open the confirmation.
     pub fn request_action(&mut self, deployment: &Deployment, snapshot: &Snapshot, action: Action) {
+        self.request_action_from(deployment, snapshot, action, None);
+    }
+
+    /// [`AppState::request_action`] from a view the console returns to
+    /// (`back`) when the confirmation is cancelled or the task started;
+    /// the footer then says how the task ended.
+    pub fn request_action_from(
+        &mut self,
+        deployment: &Deployment,
+        snapshot: &Snapshot,
+        action: Action,
+        back: Option<Overlay>,
+    ) {
         let mut opts = self.plan_options.clone();
         opts.readonly = self.readonly;
         if self.readonly && action.is_mutating() {
-            self.overlay = None;
+            self.overlay = back;
             self.set_status(
                 format!(
                     "read-only mode: {} refused (inspection and listing stay available)",
@@ -444,8 +470,14 @@ impl AppState {
             typed: String::new(),
             error: None,
             scroll: 0,
+            back,
         }));
         self.overlay = Some(Overlay::Confirm);
+    }
+
+    /// Esc in the confirmation: nothing runs; back where it was asked.
+    pub fn cancel_pending(&mut self) {
+        self.overlay = self.pending.take().and_then(|p| p.back);
     }
 
     /// Enter in the confirmation: runs the pending plan when confirmed.
@@ -455,10 +487,7 @@ impl AppState {
             return;
         };
         match &p.plan {
-            Err(_) => {
-                self.pending = None;
-                self.overlay = None;
-            }
+            Err(_) => self.cancel_pending(),
             Ok(plan) if !plan.confirms(&p.typed) => {
                 p.error = Some(format!(
                     "type '{}' to confirm",
@@ -467,8 +496,12 @@ impl AppState {
             }
             Ok(plan) => {
                 let plan = plan.clone();
+                let back = p.back.clone();
                 self.pending = None;
-                self.start_plan(plan);
+                match back {
+                    None => self.start_plan(plan),
+                    Some(back) => self.start_plan_in_background(plan, back),
+                }
             }
         }
     }
@@ -477,6 +510,62 @@ impl AppState {
     pub fn start_plan(&mut self, plan: ActionPlan) {
         let pipeline = plan.pipeline();
         self.start_pipeline(pipeline, Some(plan));
+    }
+
+    /// Starts a confirmed plan and goes back to `back`; the footer says
+    /// when it started and how it ended (the task list keeps it), and an
+    /// open activity view lists its sessions again then.
+    pub fn start_plan_in_background(&mut self, plan: ActionPlan, back: Overlay) {
+        self.overlay = Some(back);
+        let Some(runner) = &self.runner else {
+            self.set_status("actions cannot run here: no task runner", true);
+            return;
+        };
+        let what = format!("{} {}", plan.name, plan.target);
+        match runner.start(plan.pipeline()) {
+            Ok((handle, mut events)) => {
+                let notify = self.task_notify.clone();
+                let messages = self.messages.clone();
+                let wake = self.activity.as_ref().map(|a| a.waker());
+                let h = handle.clone();
+                let label = what.clone();
+                tokio::spawn(async move {
+                    while let Some(ev) = events.recv().await {
+                        if let Some(tx) = &notify {
+                            let _ = tx.send(());
+                        }
+                        if matches!(ev, crate::tasks::TaskEvent::Finished { .. }) {
+                            break;
+                        }
+                    }
+                    let status = h.wait().await;
+                    let detail = if status == crate::tasks::TaskStatus::Succeeded {
+                        String::new()
+                    } else {
+                        crate::ui::tasks::output_lines(&h.state())
+                            .last()
+                            .map(|(_, l)| format!(": {l}"))
+                            .unwrap_or_default()
+                    };
+                    if let Some(w) = wake {
+                        w.notify_one();
+                    }
+                    if let Some(tx) = messages {
+                        let _ = tx.send((
+                            format!("{label}: {status}{detail}"),
+                            status != crate::tasks::TaskStatus::Succeeded,
+                        ));
+                    }
+                });
+                self.tasks.push(TaskEntry {
+                    handle,
+                    plan: Some(plan),
+                    playbook: None,
+                });
+                self.set_status(format!("{what}: started (t lists the tasks)"), false);
+            }
+            Err(e) => self.set_status(format!("cannot start the task: {e}"), true),
+        }
     }
 
     /// Starts `pipeline` on the runner and shows its task.
@@ -685,6 +774,74 @@ impl AppState {
         }
     }
 
+    /// `L`: the logs pane on the selected instance, or on every member of
+    /// the selected cluster; the streams start in the background.
+    pub fn open_logs(&mut self, deployment: &Deployment) {
+        let Some((cluster, member)) = self.selected_target(deployment) else {
+            self.set_status("logs: select a cluster or an instance first", true);
+            return;
+        };
+        self.close_logs();
+        let mut logs =
+            super::logs::LogsState::for_selection(deployment, &cluster, member.as_deref());
+        if logs.columns.is_empty() {
+            self.set_status(format!("logs: {cluster} has no members"), true);
+            return;
+        }
+        let pool = self.ssh.as_ref().map(|s| &s.0);
+        logs.start(deployment, pool, self.task_notify.clone());
+        self.logs = Some(logs);
+        self.overlay = Some(Overlay::Logs);
+    }
+
+    /// Closes the logs pane and stops its streams.
+    pub fn close_logs(&mut self) {
+        if let Some(l) = self.logs.take() {
+            l.stop();
+        }
+        if self.overlay == Some(Overlay::Logs) {
+            self.overlay = None;
+        }
+    }
+
+    /// `A`: the sessions of the selected instance (of a cluster: its live
+    /// leader, else its declared primary), listed in the background.
+    pub fn open_activity(&mut self, deployment: &Deployment, snapshot: &Snapshot) {
+        let Some((cluster, member)) = self.selected_target(deployment) else {
+            self.set_status("activity: select an instance first", true);
+            return;
+        };
+        let member = member.or_else(|| {
+            let c = deployment.cluster(&cluster)?;
+            snapshot
+                .cluster(&cluster)
+                .and_then(|cl| cl.leader())
+                .filter(|l| c.instances.iter().any(|i| i.name == *l))
+                .map(str::to_string)
+                .or_else(|| c.declared_primary().map(|i| i.name.clone()))
+        });
+        let Some(member) = member else {
+            self.set_status(format!("activity: {cluster} has no members"), true);
+            return;
+        };
+        self.close_activity();
+        let mut a = super::activity::ActivityState::new(&cluster, &member);
+        let pool = self.ssh.as_ref().map(|s| &s.0);
+        a.start(deployment, pool, self.task_notify.clone());
+        self.activity = Some(a);
+        self.overlay = Some(Overlay::Activity);
+    }
+
+    /// Closes the activity view and stops its refresher.
+    pub fn close_activity(&mut self) {
+        if let Some(a) = self.activity.take() {
+            a.stop();
+        }
+        if self.overlay == Some(Overlay::Activity) {
+            self.overlay = None;
+        }
+    }
+
     pub fn open_events(&mut self) {
         self.overlay = Some(Overlay::Events {
             scroll: 0,
@@ -735,6 +892,14 @@ impl AppState {
             Command::Quit => return Ok(Outcome::Quit),
             Command::Tasks => self.overlay = Some(Overlay::Tasks { selected: 0 }),
             Command::Events => self.open_events(),
+            Command::Logs => {
+                self.overlay = None;
+                self.open_logs(deployment);
+            }
+            Command::Activity => {
+                self.overlay = None;
+                self.open_activity(deployment, snapshot);
+            }
             Command::Act { name, arg } => {
                 let action = self.palette_action(deployment, name, &arg)?;
                 self.overlay = None;

@@ -193,6 +193,52 @@ pub async fn list(
     parse_activity(&run(pool, target, activity_script(i)).await?)
 }
 
+/// Which signal a backend gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// `pg_cancel_backend`: the running query is cancelled, the session stays.
+    Cancel,
+    /// `pg_terminate_backend`: the session ends (its transaction rolls back).
+    Terminate,
+}
+
+impl Signal {
+    /// The SQL function sending it.
+    pub fn function(self) -> &'static str {
+        match self {
+            Signal::Cancel => "pg_cancel_backend",
+            Signal::Terminate => "pg_terminate_backend",
+        }
+    }
+
+    /// `cancel backend` / `terminate backend`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Signal::Cancel => "cancel backend",
+            Signal::Terminate => "terminate backend",
+        }
+    }
+}
+
+/// `SELECT pg_cancel_backend(PID)` / `SELECT pg_terminate_backend(PID)`.
+pub fn signal_sql(signal: Signal, pid: i32) -> String {
+    format!("SELECT {}({pid})", signal.function())
+}
+
+/// The remote script (run as the dbsu) signalling `pid` on the instance:
+/// `psql` on its unix socket; it fails when the function returns false
+/// (no such backend any more) as well as when `psql` fails.
+pub fn signal_script(i: &Instance, signal: Signal, pid: i32) -> String {
+    let sql = signal_sql(signal, pid);
+    format!(
+        "r=$({} -c {}) || exit $?; [ \"$r\" = t ] || {{ echo \"{}({pid}) returned $r: no such backend\" >&2; exit 1; }}; echo \"$r\"",
+        psql_prefix(i),
+        quote(&sql),
+        signal.function(),
+    )
+}
+
 /// What a cancel / terminate did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalOutcome {
@@ -219,16 +265,7 @@ pub async fn cancel_backend(
     pid: i32,
     actor: &Actor<'_>,
 ) -> Result<SignalOutcome, ActivityError> {
-    signal(
-        pool,
-        target,
-        i,
-        pid,
-        actor,
-        "pg_cancel_backend",
-        "cancel backend",
-    )
-    .await
+    signal(pool, target, i, pid, actor, Signal::Cancel).await
 }
 
 /// `pg_terminate_backend(pid)`: end the backend's session.
@@ -239,16 +276,7 @@ pub async fn terminate_backend(
     pid: i32,
     actor: &Actor<'_>,
 ) -> Result<SignalOutcome, ActivityError> {
-    signal(
-        pool,
-        target,
-        i,
-        pid,
-        actor,
-        "pg_terminate_backend",
-        "terminate backend",
-    )
-    .await
+    signal(pool, target, i, pid, actor, Signal::Terminate).await
 }
 
 async fn signal(
@@ -257,13 +285,13 @@ async fn signal(
     i: &Instance,
     pid: i32,
     actor: &Actor<'_>,
-    func: &str,
-    action: &str,
+    sig: Signal,
 ) -> Result<SignalOutcome, ActivityError> {
     if actor.readonly {
         return Err(ActivityError::ReadOnly);
     }
-    let sql = format!("SELECT {func}({pid})");
+    let (func, action) = (sig.function(), sig.verb());
+    let sql = signal_sql(sig, pid);
     let script = format!("{} -c {}", psql_prefix(i), quote(&sql));
     let started = SystemTime::now();
     let ms = started
@@ -332,5 +360,26 @@ mod tests {
         assert_eq!(blocking_pids(&rows), vec![101]);
         assert!(parse_activity("1\x1f2").is_err());
         assert_eq!(parse_activity("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn signal_scripts() {
+        assert_eq!(
+            signal_sql(Signal::Terminate, 42),
+            "SELECT pg_terminate_backend(42)"
+        );
+        assert_eq!(signal_sql(Signal::Cancel, 7), "SELECT pg_cancel_backend(7)");
+        let d = crate::inventory::parse(
+            &crate::inventory::generate_inventory(1, 1),
+            std::path::Path::new("generated.yml"),
+        )
+        .expect("generated inventory parses");
+        let i = &d.clusters[0].instances[0];
+        let s = signal_script(i, Signal::Terminate, 42);
+        assert!(
+            s.starts_with("r=$(psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -p 5432 -d postgres -c 'SELECT pg_terminate_backend(42)') || exit $?; "),
+            "{s}"
+        );
+        assert!(s.contains("[ \"$r\" = t ] || {"), "{s}");
     }
 }

@@ -17,9 +17,22 @@ pub fn osc52(text: &str) -> String {
 }
 
 /// What `y` copies: in the task view the current search match or the
-/// newest output line shown, else the selected instance's DSN, a cluster's
-/// name or a node's IP.
+/// newest output line shown, in the logs pane the cursor line, in the
+/// activity view the selected query, else the selected instance's DSN, a
+/// cluster's name or a node's IP.
 pub fn copy_target(app: &AppState, deployment: &Deployment) -> Option<String> {
+    match app.overlay {
+        Some(Overlay::Logs) => return app.logs.as_ref()?.selected_line(),
+        Some(Overlay::Activity) => {
+            return app
+                .activity
+                .as_ref()?
+                .selected_row()
+                .map(|r| r.query)
+                .filter(|q| !q.is_empty());
+        }
+        _ => {}
+    }
     if let Some(Overlay::Task {
         index,
         scroll,

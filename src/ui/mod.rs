@@ -9,6 +9,7 @@
 //! keys they own, and list those keys for the footer and the help popup, so
 //! bindings and their hints are written in one place.
 
+pub mod activity_view;
 pub mod alerts;
 pub mod clipboard;
 pub mod cluster_view;
@@ -22,6 +23,7 @@ pub mod health;
 pub mod help;
 pub mod layout;
 pub mod live;
+pub mod logs_view;
 pub mod node_view;
 pub mod overview;
 pub mod palette;
@@ -104,6 +106,8 @@ pub const GLOBAL_BINDINGS: &[KeyHint] = &[
     KeyHint::new("x", "actions on the selection"),
     KeyHint::new("t", "background tasks"),
     KeyHint::new("e", "event timeline"),
+    KeyHint::new("L", "logs of the instance or cluster"),
+    KeyHint::new("A", "sessions of the instance"),
     KeyHint::new("R", "incident report of the cluster"),
     KeyHint::new("y", "copy DSN or name (OSC 52)"),
     KeyHint::new("b", "backups of the cluster"),
@@ -129,6 +133,8 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
         Some(Overlay::Events { .. }) => &events::EventsView,
         Some(Overlay::Task { .. }) => &tasks::TaskView,
         Some(Overlay::Playbook { .. }) => &playbook_view::PlaybookView,
+        Some(Overlay::Logs) => &logs_view::LogsView,
+        Some(Overlay::Activity) => &activity_view::ActivityView,
         None if app.filter_editing => &filter::FilterBar,
         None => match app.focus {
             Focus::Tree => &tree::TreePane,
@@ -138,7 +144,7 @@ pub fn focused_component(app: &AppState) -> &'static dyn Component {
 }
 
 /// Every component, in the order the help popup lists them.
-pub fn all_components() -> [&'static dyn Component; 15] {
+pub fn all_components() -> [&'static dyn Component; 17] {
     [
         &tree::TreePane,
         &detail::DetailPane,
@@ -155,6 +161,8 @@ pub fn all_components() -> [&'static dyn Component; 15] {
         &events::EventsView,
         &playbook_view::PlaybookView,
         &prompt_dialog::PromptDialog,
+        &logs_view::LogsView,
+        &activity_view::ActivityView,
     ]
 }
 
@@ -179,6 +187,17 @@ pub fn draw(
     tree::TreePane.draw(frame, screen.tree, &view);
     detail::DetailPane.draw(frame, screen.detail, &view);
     footer::draw(frame, screen.footer, &view);
+    // A confirmation asked from a view (the activity view) is drawn over it.
+    if let (Some(Overlay::Confirm), Some(back)) = (
+        &app.overlay,
+        app.pending.as_ref().and_then(|p| p.back.as_ref()),
+    ) {
+        match back {
+            Overlay::Activity => activity_view::ActivityView.draw(frame, frame.area(), &view),
+            Overlay::Logs => logs_view::LogsView.draw(frame, frame.area(), &view),
+            _ => {}
+        }
+    }
     match &app.overlay {
         Some(Overlay::Help { .. }) => help::HelpPopup.draw(frame, frame.area(), &view),
         Some(Overlay::Palette(_)) => palette::Palette.draw(frame, frame.area(), &view),
@@ -193,6 +212,8 @@ pub fn draw(
         Some(Overlay::Playbook { .. }) => {
             playbook_view::PlaybookView.draw(frame, frame.area(), &view)
         }
+        Some(Overlay::Logs) => logs_view::LogsView.draw(frame, frame.area(), &view),
+        Some(Overlay::Activity) => activity_view::ActivityView.draw(frame, frame.area(), &view),
         None => {}
     }
     // SSH questions go over everything: a task waits for the answer.

@@ -484,10 +484,7 @@ impl Component for ConfirmDialog {
         };
         let typing = matches!(&p.plan, Ok(plan) if plan.needs_typed_confirmation);
         match key.code {
-            KeyCode::Esc => {
-                app.pending = None;
-                app.overlay = None;
-            }
+            KeyCode::Esc => app.cancel_pending(),
             KeyCode::Enter => app.confirm_pending(),
             KeyCode::Up => p.scroll = p.scroll.saturating_sub(1),
             KeyCode::Down => p.scroll = p.scroll.saturating_add(1).min(200),
@@ -505,10 +502,7 @@ impl Component for ConfirmDialog {
                 p.error = None;
             }
             KeyCode::Char('y') if p.plan.is_ok() => app.confirm_pending(),
-            KeyCode::Char('n') | KeyCode::Char('q') => {
-                app.pending = None;
-                app.overlay = None;
-            }
+            KeyCode::Char('n') | KeyCode::Char('q') => app.cancel_pending(),
             _ => {}
         }
         Outcome::Handled

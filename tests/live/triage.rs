@@ -461,3 +461,366 @@ async fn cluster_without_patroni_is_down_exit_2() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     x.release().await;
 }
+
+// ---------------------------------------------------------------- the console
+
+#[path = "../support/tmux.rs"]
+mod tmux;
+
+/// Quotes `s` for `sh -c`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The real binary at 80x24 in tmux, polling the sandbox every second,
+/// with a private state and home directory (no ~/.ssh/config, no agent:
+/// the inventory's key and the sandbox's known_hosts).
+fn console_in_tmux(sb: &Sandbox, dir: &Path) -> tmux::Tmux {
+    assert!(
+        tmux::have_tmux(),
+        "the live console test needs tmux (apt-get install tmux)"
+    );
+    let script = format!(
+        "env -u SSH_AUTH_SOCK {guard}=1 HOME={home} XDG_STATE_HOME={home} \
+         XDG_CONFIG_HOME={home}/config PIGSTY_TUI_KNOWN_HOSTS={kh} \
+         {bin} -i {inv} --refresh 1; echo EXITED:$?; sleep 30",
+        guard = pigsty_tui::net_guard::ENV,
+        home = sh_quote(&dir.display().to_string()),
+        kh = sh_quote(&sb.known_hosts.display().to_string()),
+        bin = sh_quote(env!("CARGO_BIN_EXE_pigsty-tui")),
+        inv = sh_quote(&sb.inventory.display().to_string()),
+    );
+    tmux::Tmux::start(&script, 80, 24)
+}
+
+/// `:node NAME` Enter in the console: selects the instance.
+fn select_node(t: &tmux::Tmux, name: &str) {
+    t.keys(&[":"]);
+    t.wait_for("the palette", |s| s.contains("Command"));
+    t.type_text(&format!("node {name}"));
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{name} selected"), |s| {
+        s.contains(&format!("Instance {name}"))
+    });
+}
+
+/// Closes the logs pane or activity view with Esc (alone: Esc followed at
+/// once by a letter reads as Alt-letter) and waits until `gone` is gone.
+fn escape(t: &tmux::Tmux, gone: &str) {
+    t.keys(&["Escape"]);
+    t.wait_for(&format!("{gone} to close"), |s| !s.contains(gone));
+}
+
+#[tokio::test]
+async fn console_shows_a_degraded_cluster_its_logs_and_sessions() {
+    let sb = sandbox();
+    let x = sb.exclusive().await;
+    let dir = tempfile::tempdir().unwrap();
+    let t = console_in_tmux(sb, dir.path());
+    let long = Duration::from_secs(60);
+
+    // Live: the sources answer, no health line (every cluster healthy).
+    t.wait_for_within("the live console", long, |s| {
+        s.contains("Patroni ✓") && s.contains("pg-test-3") && !s.contains("DEGRADED")
+    });
+
+    // A replica dies: the health line names the cluster and the member.
+    sb.script_ok(&["kill", "node-3", "member"]).unwrap();
+    let screen = t.wait_for_within("pg-test DEGRADED naming pg-test-3", long, |s| {
+        s.lines()
+            .any(|l| l.contains("pg-test DEGRADED") && l.contains("pg-test-3 down"))
+    });
+    assert_eq!(
+        screen.lines().nth(1).map(str::trim_start),
+        screen
+            .lines()
+            .find(|l| l.contains("pg-test DEGRADED"))
+            .map(str::trim_start),
+        "the health line is right under the header:\n{screen}"
+    );
+
+    // L on the leader, 2: its real Patroni log, followed.
+    select_node(&t, "pg-test-1");
+    t.keys(&["L"]);
+    t.wait_for("the logs pane", |s| s.contains("Logs pg-test-1 · postgres"));
+    t.keys(&["2"]);
+    let screen = t.wait_for_within("Patroni lines of pg-test-1", long, |s| {
+        s.contains("Logs pg-test-1 · patroni · tail")
+            && s.contains("pg/log/patroni/patroni.log")
+            && s.contains("INFO: ")
+            && s.contains("I am (pg-test-1)")
+    });
+    assert!(screen.contains("● "), "the stream follows:\n{screen}");
+    escape(&t, "Logs pg-test-1");
+
+    // L on the cluster: at 80 columns one member at a time, → switches;
+    // the killed member's log still reads over SSH.
+    t.keys(&[":"]);
+    t.wait_for("the palette", |s| s.contains("Command"));
+    t.type_text("cluster pg-test");
+    t.keys(&["Enter"]);
+    t.wait_for("the cluster", |s| s.contains("Cluster pg-test"));
+    t.keys(&["L"]);
+    t.wait_for("the cluster's logs", |s| {
+        s.contains("Logs pg-test · postgres") && s.contains("◀[pg-test-1] pg-test-2  pg-test-3 ▶")
+    });
+    t.keys(&["2"]);
+    t.keys(&["Right"]);
+    t.keys(&["Right"]);
+    t.wait_for_within("the Patroni log of pg-test-3", long, |s| {
+        s.contains("Logs pg-test · patroni")
+            && s.contains("pg-test-2 [pg-test-3]▶")
+            && s.contains("/pg/log/patroni/patroni.log")
+            && s.contains("I am (pg-test-3)")
+    });
+    escape(&t, "Logs pg-test");
+
+    // A on the leader: its sessions, with one the test keeps busy.
+    let primary = sb.primary_of("pg-test");
+    let mut busy = psql_session(primary.ip, "tmux-activity");
+    writeln!(busy.stdin.as_mut().unwrap(), "SELECT pg_sleep(120);").unwrap();
+    select_node(&t, "pg-test-1");
+    t.keys(&["A"]);
+    let screen = t.wait_for_within("the session in the activity view", long, |s| {
+        s.contains("Activity pg-test-1 (pg-test)") && s.contains("SELECT pg_sleep(120)")
+    });
+    assert!(
+        screen.lines().any(|l| l.contains(" active ")
+            && l.contains("dbuser_dba")
+            && l.contains("Timeout:Pg")),
+        "{screen}"
+    );
+    escape(&t, "Activity pg-test-1");
+    let _ = busy.kill();
+    let _ = busy.wait();
+
+    t.keys(&["q"]);
+    let screen = t.wait_for("the console to exit", |s| s.contains("EXITED:"));
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    x.release().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_terminates_a_blocking_session_through_its_actions() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use pigsty_tui::app::state::SshHandle;
+    use pigsty_tui::app::{AppState, Outcome, Overlay, handle_key};
+    use pigsty_tui::tasks::{TaskRunner, TaskStatus};
+
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let d = deployment(sb);
+    let primary = sb.primary_of("pg-test");
+    let home = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let pool = SshPool::new(config(sb, home.path()));
+    let none = Snapshot::empty();
+
+    // The console as `pigsty-tui` sets it up: SSH pool, a task runner
+    // auditing under the state directory, wake-ups and footer messages.
+    let mut app = AppState::new(&d);
+    app.resize(80, 24);
+    app.ssh = Some(SshHandle(pool.clone()));
+    app.runner = Some(TaskRunner::ssh(pool.clone(), state.path()));
+    let (notify, _wakeups) = tokio::sync::mpsc::unbounded_channel();
+    app.task_notify = Some(notify);
+    let (msg_tx, mut messages) = tokio::sync::mpsc::unbounded_channel();
+    app.messages = Some(msg_tx);
+    let item = pigsty_tui::app::state::find_node(&d, primary.instance).unwrap();
+    assert!(app.select_item(&d, item));
+    let press = |app: &mut AppState, code: KeyCode| {
+        handle_key(app, &d, &none, KeyEvent::new(code, KeyModifiers::NONE))
+    };
+
+    let table = format!("triage_console_lock_{}", std::process::id());
+    let admin = |sql: &str| crate::harness::psql(primary.ip, 5432, PG_ADMIN, "postgres", sql);
+    admin(&format!(
+        "CREATE TABLE {table} (id int PRIMARY KEY, v int); INSERT INTO {table} VALUES (1, 0)"
+    ))
+    .unwrap();
+    let mut blocker = psql_session(primary.ip, "console-blocker");
+    writeln!(
+        blocker.stdin.as_mut().unwrap(),
+        "BEGIN; UPDATE {table} SET v = v + 1 WHERE id = 1;"
+    )
+    .unwrap();
+
+    // A: the activity view; its model is refreshed in the background.
+    assert_eq!(press(&mut app, KeyCode::Char('A')), Outcome::Handled);
+    assert_eq!(app.overlay, Some(Overlay::Activity));
+    let by_app = |app: &AppState, name: &str| {
+        app.activity
+            .as_ref()
+            .unwrap()
+            .visible_rows()
+            .into_iter()
+            .find(|r| r.application == name)
+    };
+    let blocker_pid = wait_for(
+        "the blocker in the activity view",
+        Duration::from_secs(30),
+        || {
+            let row = by_app(&app, "console-blocker");
+            async move {
+                match row {
+                    Some(b) if b.state == "idle in transaction" => Ok(b.pid),
+                    other => Err(format!("blocker {other:?}")),
+                }
+            }
+        },
+    )
+    .await;
+    let mut waiter = psql_session(primary.ip, "console-waiter");
+    writeln!(
+        waiter.stdin.as_mut().unwrap(),
+        "UPDATE {table} SET v = v + 10 WHERE id = 1;"
+    )
+    .unwrap();
+    drop(waiter.stdin.take());
+    let waiter_pid = wait_for("the waiter blocked", Duration::from_secs(30), || {
+        let row = by_app(&app, "console-waiter");
+        async move {
+            match row {
+                Some(w) if w.blocked_by == vec![blocker_pid] => Ok(w.pid),
+                other => Err(format!("waiter {other:?}")),
+            }
+        }
+    })
+    .await;
+
+    // Drawn: the blocker marked B, the waiter W naming it.
+    let screen = render(&app, &d, &none);
+    let line_of = |pid: i32| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!(" {pid} ")))
+            .unwrap_or_else(|| panic!("no row of {pid} in\n{screen}"))
+            .to_string()
+    };
+    assert!(line_of(blocker_pid).starts_with("│B "), "{screen}");
+    let w = line_of(waiter_pid);
+    assert!(
+        w.starts_with("│ W ") && w.contains(&blocker_pid.to_string()),
+        "{screen}"
+    );
+    assert!(screen.contains("1 blocking"), "{screen}");
+
+    // Select the blocker with the keys.
+    press(&mut app, KeyCode::Home);
+    for _ in 0..50 {
+        if app.activity.as_ref().unwrap().selected_row().map(|r| r.pid) == Some(blocker_pid) {
+            break;
+        }
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(
+        app.activity.as_ref().unwrap().selected_row().map(|r| r.pid),
+        Some(blocker_pid)
+    );
+
+    // Read-only: refused, nothing pending, the keys are not offered.
+    app.readonly = true;
+    press(&mut app, KeyCode::Char('k'));
+    assert!(app.pending.is_none());
+    assert_eq!(app.overlay, Some(Overlay::Activity));
+    let status = app.status.clone().expect("a refusal");
+    assert!(
+        status.is_error && status.text.contains("read-only"),
+        "{status:?}"
+    );
+    let hints = pigsty_tui::ui::focused_component(&app).commands(&app, &d);
+    assert!(
+        hints.iter().all(|h| h.keys != "k" && h.keys != "c"),
+        "{hints:?}"
+    );
+    app.readonly = false;
+
+    // k: the confirmation shows the exact SQL and host; Enter runs it.
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.overlay, Some(Overlay::Confirm));
+    let plan = app.pending.as_ref().unwrap().plan.clone().expect("planned");
+    let sql = format!("SELECT pg_terminate_backend({blocker_pid})");
+    assert_eq!(plan.name, "terminate-backend");
+    assert_eq!(plan.hosts, vec![primary.instance.to_string()]);
+    assert!(plan.commands[0].command.contains(&sql), "{plan:?}");
+    assert_eq!(plan.commands[0].user, sb.dbsu);
+    let screen = render(&app, &d, &none);
+    assert!(
+        screen.contains(&format!("{}@{}", sb.dbsu, primary.instance)),
+        "{screen}"
+    );
+    assert!(screen.contains("pg_terminate_backend("), "{screen}");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, Some(Overlay::Activity), "back to the sessions");
+    assert_eq!(app.tasks.len(), 1);
+    let task = app.tasks[0].handle.clone();
+    let status = tokio::time::timeout(Duration::from_secs(60), task.wait())
+        .await
+        .expect("the task ends");
+    assert_eq!(status, TaskStatus::Succeeded);
+    let (text, is_error) = tokio::time::timeout(Duration::from_secs(10), messages.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        text,
+        format!("terminate-backend {}: succeeded", primary.instance)
+    );
+    assert!(!is_error);
+
+    // The waiter goes on and ends; the blocker is gone from the view.
+    let st = tokio::task::spawn_blocking(move || waiter.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(st.success(), "waiter: {st}");
+    wait_for("the blocker gone", Duration::from_secs(30), || {
+        let gone = app
+            .activity
+            .as_ref()
+            .unwrap()
+            .lock()
+            .rows
+            .iter()
+            .all(|r| r.pid != blocker_pid);
+        async move {
+            if gone {
+                Ok(())
+            } else {
+                Err("still listed".to_string())
+            }
+        }
+    })
+    .await;
+
+    // Audited like every action: start and finish, with the command.
+    let recs = AuditLog::new(state.path()).read_all().unwrap();
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert_eq!(recs[1].action, "terminate-backend");
+    assert_eq!(recs[1].target, primary.instance);
+    assert_eq!(recs[1].status, "succeeded");
+    assert!(recs[0].commands[0].command.contains(&sql), "{recs:#?}");
+    assert_eq!(recs[0].commands[0].host, primary.instance);
+
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
+    assert!(app.activity.is_none());
+    let _ = blocker.kill();
+    let _ = blocker.wait();
+    assert_eq!(admin(&format!("SELECT v FROM {table}")).unwrap(), "10");
+    admin(&format!("DROP TABLE {table}")).unwrap();
+}
+
+/// The console's frame at 80x24, as text.
+fn render(app: &pigsty_tui::app::AppState, d: &Deployment, s: &Snapshot) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let theme = pigsty_tui::ui::theme::Theme::default();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    term.draw(|f| pigsty_tui::ui::draw(f, app, d, s, &theme))
+        .unwrap();
+    let buf = term.backend().buffer();
+    (0..24)
+        .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
