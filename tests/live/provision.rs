@@ -434,3 +434,124 @@ fn a_fourth_member_is_declared_like_the_third() {
         pigsty_tui::inventory::parse(&with_fourth_member(&v1), Path::new("four-v1.yml")).unwrap();
     assert_eq!(d1.cluster("pg-test").unwrap().instances.len(), 4);
 }
+
+// ---------------------------------------------------------------- the wizard in a terminal
+
+#[path = "../support/tmux.rs"]
+mod tmux;
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `pigsty-tui setup` at 80x24 in tmux with a private state dir, the
+/// sandbox's known_hosts, and `args`.
+fn wizard_in_tmux(sb: &Sandbox, dir: &Path, args: &str) -> tmux::Tmux {
+    assert!(
+        tmux::have_tmux(),
+        "the wizard test needs tmux (apt-get install tmux)"
+    );
+    let script = format!(
+        "cd {dir} && env -u SSH_AUTH_SOCK {guard}=1 XDG_STATE_HOME={dir} \
+         XDG_CONFIG_HOME={dir}/config PIGSTY_TUI_KNOWN_HOSTS={kh} \
+         {bin} setup {args}; echo EXITED:$?; sleep 30",
+        guard = pigsty_tui::net_guard::ENV,
+        dir = sh_quote(&dir.display().to_string()),
+        kh = sh_quote(&sb.known_hosts.display().to_string()),
+        bin = sh_quote(env!("CARGO_BIN_EXE_pigsty-tui")),
+    );
+    tmux::Tmux::start(&script, 80, 24)
+}
+
+/// Where the wizard test points the Pigsty home: a directory of its own on
+/// the meta node (the sandbox's `~/pigsty` is left alone).
+const WIZARD_HOME: &str = "~/pigsty-wizard-test";
+
+/// Walks every screen of the wizard in a real terminal against the sandbox:
+/// the form (Ctrl-L fills the sandbox's nodes, the Pigsty home is set to a
+/// directory of the test's own), the SSH checks of the four nodes (the
+/// missing Pigsty home is a failed check with its fix; `!` goes on anyway),
+/// the config editor (an edit that breaks the YAML is refused with its
+/// place; Ctrl-R regenerates), Ctrl-S saves and installs (the config is
+/// uploaded; the install playbooks this home lacks are skipped), verify
+/// polls the sandbox. In consul mode (the wizard writes Pigsty's current,
+/// etcd-based format) it stops at the config, quits, and checks that a
+/// second run resumes there.
+#[tokio::test]
+async fn wizard_in_a_terminal_walks_every_screen() {
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    let _ = sb.ssh(META_IP, &format!("rm -rf {WIZARD_HOME}"));
+    let dir = tempfile::tempdir().unwrap();
+    let t = wizard_in_tmux(sb, dir.path(), "");
+    t.wait_for("the nodes form", |s| {
+        s.contains("1 Nodes: where Pigsty goes")
+    });
+    t.keys(&["C-l"]);
+    t.wait_for("the sandbox's nodes", |s| {
+        s.contains("127.0.0.11 127.0.0.12 127.0.0.13")
+    });
+    // the Pigsty home field: clear it and type the test's own
+    for _ in 0..6 {
+        t.keys(&["Tab"]);
+    }
+    t.keys(&["End"]);
+    for _ in 0..12 {
+        t.keys(&["BSpace"]);
+    }
+    t.type_text(WIZARD_HOME);
+    t.wait_for("the home typed", |s| s.contains(WIZARD_HOME));
+    t.keys(&["Tab", "Enter"]);
+    let long = std::time::Duration::from_secs(60);
+    let checks = t.wait_for_within("the node checks", long, |s| s.contains("checks on 4 nodes"));
+    assert!(checks.contains("1 failed"), "{checks}");
+    assert!(checks.contains("pigsty    FAIL"), "{checks}");
+    assert!(checks.contains("127.0.0.13      ✓ ssh, sudo"), "{checks}");
+    t.keys(&["Enter"]);
+    t.wait_for("the refusal", |s| s.contains("1 check(s) failed"));
+    t.keys(&["!"]);
+    t.wait_for("the config editor", |s| s.contains("3 Config: pigsty.yml"));
+    // break the YAML: refused with the place
+    t.type_text(": [");
+    t.keys(&["C-s"]);
+    t.wait_for("the YAML error", |s| {
+        s.contains("✗ ") && s.contains("pigsty.yml:")
+    });
+    t.keys(&["C-r"]);
+    t.wait_for("the config generated again", |s| {
+        s.contains("generated again")
+    });
+    if sb.dcs == crate::harness::Dcs::Consul {
+        t.keys(&["C-c"]);
+        t.wait_for("the wizard to quit", |s| s.contains("EXITED:0"));
+        drop(t);
+        let again = wizard_in_tmux(sb, dir.path(), "");
+        again.wait_for("the resumed config step", |s| {
+            s.contains("3 Config: pigsty.yml")
+        });
+        again.keys(&["C-c"]);
+        return;
+    }
+    t.keys(&["C-s"]);
+    let installed = t.wait_for_within("the install to end", long, |s| {
+        s.contains("5 Verify") && (s.contains("all ") || s.contains("not yet up"))
+            || s.contains("6 Done")
+    });
+    assert!(!installed.contains("install stopped"), "{installed}");
+    let uploaded = sb
+        .ssh_ok(
+            META_IP,
+            &format!("grep -c 'written by pigsty-tui setup' {WIZARD_HOME}/pigsty.yml"),
+        )
+        .unwrap();
+    assert_eq!(uploaded, "1");
+    let done = t.wait_for_within("verified", std::time::Duration::from_secs(120), |s| {
+        s.contains("6 Done")
+    });
+    assert!(done.contains("Pigsty is installed and verified."), "{done}");
+    let saved = std::fs::read_to_string(dir.path().join("pigsty.yml")).unwrap();
+    pigsty_tui::setup::config::validate(&saved, Path::new("pigsty.yml")).unwrap();
+    t.keys(&["q"]);
+    t.wait_for("the wizard to quit", |s| s.contains("EXITED:0"));
+    let _ = sb.ssh(META_IP, &format!("rm -rf {WIZARD_HOME}"));
+}
