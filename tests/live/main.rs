@@ -10,6 +10,7 @@
 
 mod actions;
 mod harness;
+mod playbooks;
 mod sandbox;
 mod sources;
 mod ssh;
