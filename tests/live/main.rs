@@ -10,6 +10,7 @@
 
 mod actions;
 mod harness;
+mod playbooks;
 mod provision;
 mod sandbox;
 mod sources;
