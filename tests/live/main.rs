@@ -17,3 +17,6 @@ mod sources;
 mod ssh;
 mod tasks;
 mod triage;
+
+#[path = "../support/tmux.rs"]
+mod tmux;

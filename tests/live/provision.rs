@@ -437,8 +437,7 @@ fn a_fourth_member_is_declared_like_the_third() {
 
 // ---------------------------------------------------------------- the wizard in a terminal
 
-#[path = "../support/tmux.rs"]
-mod tmux;
+use crate::tmux;
 
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))

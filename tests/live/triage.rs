@@ -464,8 +464,7 @@ async fn cluster_without_patroni_is_down_exit_2() {
 
 // ---------------------------------------------------------------- the console
 
-#[path = "../support/tmux.rs"]
-mod tmux;
+use crate::tmux;
 
 /// Quotes `s` for `sh -c`.
 fn sh_quote(s: &str) -> String {
