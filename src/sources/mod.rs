@@ -527,7 +527,7 @@ pub fn probe_targets(d: &Deployment, ip: &str) -> Vec<probe::ProbeTarget> {
             ip: ip.to_string(),
             port: s.port,
             proto: s.proto,
-            http_health: s.http_health.clone(),
+            http_health: s.http_health.clone().filter(|p| probe::is_liveness_path(p)),
         });
     }
     if let Some(inst) = node.instance
@@ -1113,6 +1113,22 @@ mod tests {
         assert_eq!(ports, [5432, 6432, 8008, 5433, 5434, 9101]);
         let meta = probe_targets(&d, "127.0.0.10");
         assert!(meta.iter().any(|t| t.proto == crate::model::Proto::Udp));
+        let prom = meta.iter().find(|t| t.port == 9090).unwrap();
+        assert_eq!(prom.http_health.as_deref(), Some("/-/healthy"));
+        // Exporters and the HAProxy admin port declare /metrics: connect only.
+        let mut d = d;
+        d.clusters[0].instances[0].services.push(
+            crate::model::Service::new(
+                crate::model::ServiceKind::PgExporter,
+                "PG Exporter",
+                9630,
+                "metrics",
+            )
+            .with_health("/metrics"),
+        );
+        let t = probe_targets(&d, "127.0.0.11");
+        let exporter = t.iter().find(|t| t.port == 9630).unwrap();
+        assert_eq!(exporter.http_health, None);
     }
 
     #[test]
