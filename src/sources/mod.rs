@@ -63,6 +63,10 @@ pub struct SourcesConfig {
     pub consul_wait: Duration,
     /// Keep at most this many rows of a cluster's history.
     pub history_cap: usize,
+    /// Read Patroni's `GET /history` (when the timeline moves, and every
+    /// 30 polls). Without it the history comes from the DCS `history` key,
+    /// which is what Patroni's `/history` serves too.
+    pub patroni_history: bool,
     /// Which sources run.
     pub enable: Enabled,
 }
@@ -106,6 +110,7 @@ impl Default for SourcesConfig {
             watch_dcs: true,
             consul_wait: Duration::from_secs(5),
             history_cap: 64,
+            patroni_history: true,
             enable: Enabled::default(),
         }
     }
@@ -404,11 +409,10 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
                     ip: i.ip.clone(),
                     port: i.patroni_port(),
                 };
-                pollers.push(Poller::Patroni(patroni::PatroniPoller::new(
-                    ep,
-                    http.clone(),
-                    d.patroni_auth.clone(),
-                )));
+                pollers.push(Poller::Patroni(
+                    patroni::PatroniPoller::new(ep, http.clone(), d.patroni_auth.clone())
+                        .with_history(cfg.patroni_history),
+                ));
             }
         }
     }
