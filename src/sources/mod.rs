@@ -502,7 +502,16 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
     }
     if cfg.enable.probes {
         for ip in d.node_ips() {
-            let targets = probe_targets(d, ip);
+            let mut targets = probe_targets(d, ip);
+            // The Patroni poller of the node's member already asks that
+            // port every round: the merger derives the port's state from
+            // it (what Patroni's GET /health would say).
+            if cfg.enable.patroni
+                && let Some(i) = d.node(ip).and_then(|n| n.instance)
+            {
+                let port = i.patroni_port();
+                targets.retain(|t| t.port != port);
+            }
             if !targets.is_empty() {
                 pollers.push(Poller::Probe {
                     ip: ip.to_string(),
@@ -1114,6 +1123,15 @@ mod tests {
             "probe 127.0.0.13",
         ] {
             assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+        }
+        // Patroni's port is covered by its poller, not probed again.
+        for p in &p.pollers {
+            if let Poller::Probe { ip, targets } = p
+                && ip != "127.0.0.10"
+            {
+                assert!(targets.iter().all(|t| t.port != 8008), "{targets:?}");
+                assert!(targets.iter().any(|t| t.port == 5432), "{targets:?}");
+            }
         }
         assert_eq!(p.watchers.len(), 1);
         assert_eq!(p.watchers[0].id().name, "etcd watch /pg/pg-test/");
