@@ -15,10 +15,7 @@ use pigsty_tui::paths::Paths;
 use pigsty_tui::sources::SourcesConfig;
 
 fn main() -> ExitCode {
-    if let Err(e) = color_eyre::install() {
-        eprintln!("error: {e}");
-        return ExitCode::from(1);
-    }
+    pigsty_tui::app::install_error_hooks();
     let cli = Cli::parse();
     if cli.command.is_some() {
         // Headless commands behave like Unix filters: `pigsty-tui status |

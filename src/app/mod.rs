@@ -100,10 +100,27 @@ pub async fn run_with_notices(opts: AppOptions, notices: Vec<String>) -> color_e
     }
     // Without effect when main already installed it; the terminal-restoring
     // panic hook below must wrap color-eyre's, not the other way round.
-    let _ = color_eyre::install();
+    install_error_hooks();
     let _restore = RestoreTerminal;
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     event_loop(&mut terminal, opts, notices).await
+}
+
+/// Install color-eyre's report and panic hooks once per process; later
+/// calls do nothing.
+///
+/// Calling `color_eyre::install` a second time is not harmless: the failure
+/// is itself an `eyre::Report`, and with `RUST_BACKTRACE=1` creating one
+/// captures and symbolizes a backtrace, which maps the binary's debug info
+/// and keeps the parsed DWARF cached for the rest of the process (the
+/// console's resident memory went from ~23 MB to ~165 MB that way).
+pub fn install_error_hooks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Err(e) = color_eyre::install() {
+            eprintln!("warning: error reporting hooks not installed: {e}");
+        }
+    });
 }
 
 /// Restores the terminal when dropped, whatever way `run` ends.

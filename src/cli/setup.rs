@@ -354,7 +354,7 @@ async fn interactive(
     } else {
         Theme::default()
     };
-    let _ = color_eyre::install();
+    crate::app::install_error_hooks();
     let _restore = Restore;
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<WizardEvent>();

@@ -78,10 +78,20 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
         None => Timeline::in_memory(),
     };
     let deployment = Arc::new(deployment);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    // One round of requests is I/O-bound: a single-threaded runtime starts
+    // no worker threads and hands no request between threads (on a busy
+    // 2-core machine each hand-off can wait for a time slice). `--watch`
+    // keeps the sources running side by side with the printing.
+    let runtime = if opts.watch {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    };
     runtime.block_on(async {
         if opts.no_poll {
             // Nothing is known live: no health lines.
@@ -99,9 +109,20 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
         }
         if !opts.watch {
             // One round, only what is printed: the chosen cluster's sources,
-            // no sparkline range queries.
+            // no sparkline range queries, the history from the DCS key (the
+            // rows Patroni's /history serves). The `-c` table shows no port
+            // states (only the full one lists the infra ports): it probes
+            // ports only where a finding needs them (Consul's health
+            // against the probe).
             let mut cfg = opts.sources.clone();
             cfg.queries.range.clear();
+            cfg.patroni_history = false;
+            if opts.format == Format::Text
+                && opts.cluster.is_some()
+                && deployment.dcs.kind != crate::model::DcsKind::Consul
+            {
+                cfg.enable.probes = false;
+            }
             let polled = Arc::new(crate::actions::live::scoped(&deployment, opts.cluster));
             let snap = sources::poll_once(polled, cfg).await;
             let summary = summary_of(&deployment, &snap, &timeline, opts.cluster);

@@ -261,7 +261,7 @@ impl State {
             .map(|c| self.build_cluster(d, c, &prom_by_ins, now))
             .collect();
 
-        let services = self.build_services(now);
+        let services = self.build_services(d, now);
         let sources = self
             .sources
             .values()
@@ -689,8 +689,49 @@ impl State {
         out
     }
 
-    fn build_services(&self, now: SystemTime) -> HashMap<(String, u16), ServiceObservation> {
+    fn build_services(
+        &self,
+        d: &Deployment,
+        now: SystemTime,
+    ) -> HashMap<(String, u16), ServiceObservation> {
         let mut out: HashMap<(String, u16), ServiceObservation> = HashMap::new();
+        // Patroni's port, from its poller (the probes skip it): up when
+        // the member answers and Postgres runs, as GET /health would say.
+        for i in d.instances() {
+            let Some(ps) = self.patroni.get(&i.name) else {
+                continue;
+            };
+            let (health, error, at) = match (&ps.failing, &ps.status) {
+                (Some((at, e)), _) => {
+                    let detail = e.strip_prefix(&format!("{}: ", ps.source)).unwrap_or(e);
+                    (Health::Down, Some(detail.to_string()), *at)
+                }
+                (None, Some(s)) => match s.value.state.as_str() {
+                    "running" | "streaming" => (Health::Up, None, s.at),
+                    other => (
+                        Health::Down,
+                        Some(format!("Patroni answers, Postgres {other}")),
+                        s.at,
+                    ),
+                },
+                (None, None) => continue,
+            };
+            let latency = (health == Health::Up)
+                .then(|| self.sources.get(&ps.source).and_then(|s| s.latency))
+                .flatten();
+            out.insert(
+                (i.ip.clone(), i.patroni_port()),
+                ServiceObservation {
+                    health,
+                    latency,
+                    observed_at: Some(at),
+                    error,
+                    source: Some(ps.source.clone()),
+                    stale: self.is_stale(now, at),
+                    ..Default::default()
+                },
+            );
+        }
         for (k, o) in &self.probes {
             let r = &o.value;
             out.insert(

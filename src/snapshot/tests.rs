@@ -432,6 +432,36 @@ fn unreachable_member_is_unknown_and_names_the_endpoint() {
 }
 
 #[test]
+fn patroni_port_state_comes_from_the_patroni_poller() {
+    let (d, mut st) = setup();
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(patroni_err("pg-test-1", secs(2)));
+    st.apply(patroni_ok(
+        "pg-test-3",
+        secs(2),
+        status("replica", 1, json!({"state": "stopped"})),
+        Ok(cluster_view("pg-test-1", 1)),
+    ));
+    let s = st.build(&d, secs(2));
+    let up = s.service("127.0.0.12", 8008);
+    assert_eq!(up.status_str(), "up", "{up:?}");
+    assert_eq!(up.latency, Some(Duration::from_millis(3)));
+    assert_eq!(up.source.as_deref(), Some("patroni 127.0.0.12:8008"));
+    let refused = s.service("127.0.0.11", 8008);
+    assert_eq!(refused.status_str(), "down");
+    assert_eq!(refused.error.as_deref(), Some("connection refused"));
+    let stopped = s.service("127.0.0.13", 8008);
+    assert_eq!(stopped.status_str(), "down");
+    assert_eq!(
+        stopped.error.as_deref(),
+        Some("Patroni answers, Postgres stopped")
+    );
+    // Stale like any observation; a probe of the port (none here) would win.
+    let s = st.build(&d, secs(60));
+    assert!(s.service("127.0.0.12", 8008).stale);
+}
+
+#[test]
 fn failover_new_leader_old_one_down() {
     let (d, mut st) = setup();
     healthy(&mut st, secs(0), "pg-test-1", 1);

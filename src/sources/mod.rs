@@ -63,6 +63,10 @@ pub struct SourcesConfig {
     pub consul_wait: Duration,
     /// Keep at most this many rows of a cluster's history.
     pub history_cap: usize,
+    /// Read Patroni's `GET /history` (when the timeline moves, and every
+    /// 30 polls). Without it the history comes from the DCS `history` key,
+    /// which is what Patroni's `/history` serves too.
+    pub patroni_history: bool,
     /// Which sources run.
     pub enable: Enabled,
 }
@@ -106,6 +110,7 @@ impl Default for SourcesConfig {
             watch_dcs: true,
             consul_wait: Duration::from_secs(5),
             history_cap: 64,
+            patroni_history: true,
             enable: Enabled::default(),
         }
     }
@@ -404,11 +409,10 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
                     ip: i.ip.clone(),
                     port: i.patroni_port(),
                 };
-                pollers.push(Poller::Patroni(patroni::PatroniPoller::new(
-                    ep,
-                    http.clone(),
-                    d.patroni_auth.clone(),
-                )));
+                pollers.push(Poller::Patroni(
+                    patroni::PatroniPoller::new(ep, http.clone(), d.patroni_auth.clone())
+                        .with_history(cfg.patroni_history),
+                ));
             }
         }
     }
@@ -498,7 +502,16 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
     }
     if cfg.enable.probes {
         for ip in d.node_ips() {
-            let targets = probe_targets(d, ip);
+            let mut targets = probe_targets(d, ip);
+            // The Patroni poller of the node's member already asks that
+            // port every round: the merger derives the port's state from
+            // it (what Patroni's GET /health would say).
+            if cfg.enable.patroni
+                && let Some(i) = d.node(ip).and_then(|n| n.instance)
+            {
+                let port = i.patroni_port();
+                targets.retain(|t| t.port != port);
+            }
             if !targets.is_empty() {
                 pollers.push(Poller::Probe {
                     ip: ip.to_string(),
@@ -527,7 +540,7 @@ pub fn probe_targets(d: &Deployment, ip: &str) -> Vec<probe::ProbeTarget> {
             ip: ip.to_string(),
             port: s.port,
             proto: s.proto,
-            http_health: s.http_health.clone(),
+            http_health: s.http_health.clone().filter(|p| probe::is_liveness_path(p)),
         });
     }
     if let Some(inst) = node.instance
@@ -930,9 +943,17 @@ async fn run_consul_watch(
     }
 }
 
-/// The merger: applies batches as they come (draining what is queued),
-/// publishes after each merge, and re-publishes every interval so ages and
-/// staleness stay current.
+/// How long the merger keeps collecting after a batch before it publishes:
+/// the sources of one round answer within milliseconds of each other, and
+/// one snapshot for all of them is one rebuild and one redraw instead of
+/// one per source. A tenth of the interval, at most 100 ms.
+pub fn settle_time(interval: Duration) -> Duration {
+    (interval / 10).min(Duration::from_millis(100))
+}
+
+/// The merger: applies batches as they come, publishing once they settle
+/// (see [`settle_time`]), and re-publishes after an interval without news
+/// so ages and staleness stay current.
 async fn run_merger(
     deployment: Arc<Deployment>,
     cfg: Arc<SourcesConfig>,
@@ -941,6 +962,7 @@ async fn run_merger(
     cancel: CancellationToken,
 ) {
     let mut state = State::new(&cfg);
+    let settle = settle_time(cfg.interval);
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -949,13 +971,22 @@ async fn run_merger(
             b = rx.recv() => {
                 let Some(b) = b else { return };
                 state.apply(b);
-                while let Ok(b) = rx.try_recv() {
-                    state.apply(b);
+                let until = tokio::time::Instant::now() + settle;
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        b = rx.recv() => match b {
+                            Some(b) => state.apply(b),
+                            None => break,
+                        },
+                        _ = tokio::time::sleep_until(until) => break,
+                    }
                 }
             }
             _ = tick.tick() => {}
         }
         out.send_replace(Arc::new(state.build(&deployment, SystemTime::now())));
+        tick.reset();
     }
 }
 
@@ -1093,6 +1124,15 @@ mod tests {
         ] {
             assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
         }
+        // Patroni's port is covered by its poller, not probed again.
+        for p in &p.pollers {
+            if let Poller::Probe { ip, targets } = p
+                && ip != "127.0.0.10"
+            {
+                assert!(targets.iter().all(|t| t.port != 8008), "{targets:?}");
+                assert!(targets.iter().any(|t| t.port == 5432), "{targets:?}");
+            }
+        }
         assert_eq!(p.watchers.len(), 1);
         assert_eq!(p.watchers[0].id().name, "etcd watch /pg/pg-test/");
         let d = test_deployment(DcsKind::Consul);
@@ -1113,6 +1153,83 @@ mod tests {
         assert_eq!(ports, [5432, 6432, 8008, 5433, 5434, 9101]);
         let meta = probe_targets(&d, "127.0.0.10");
         assert!(meta.iter().any(|t| t.proto == crate::model::Proto::Udp));
+        let prom = meta.iter().find(|t| t.port == 9090).unwrap();
+        assert_eq!(prom.http_health.as_deref(), Some("/-/healthy"));
+        // Exporters and the HAProxy admin port declare /metrics: connect only.
+        let mut d = d;
+        d.clusters[0].instances[0].services.push(
+            crate::model::Service::new(
+                crate::model::ServiceKind::PgExporter,
+                "PG Exporter",
+                9630,
+                "metrics",
+            )
+            .with_health("/metrics"),
+        );
+        let t = probe_targets(&d, "127.0.0.11");
+        let exporter = t.iter().find(|t| t.port == 9630).unwrap();
+        assert_eq!(exporter.http_health, None);
+    }
+
+    #[test]
+    fn settle_is_a_tenth_of_the_interval_at_most_100ms() {
+        assert_eq!(
+            settle_time(Duration::from_secs(2)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            settle_time(Duration::from_millis(500)),
+            Duration::from_millis(50)
+        );
+    }
+
+    /// Batches arriving close together make one snapshot; an interval
+    /// without news re-publishes (fresh ages).
+    #[tokio::test]
+    async fn merger_publishes_once_per_burst_and_every_quiet_interval() {
+        let d = Arc::new(test_deployment(DcsKind::Etcd));
+        let cfg = Arc::new(SourcesConfig::with_interval(Duration::from_secs(1)));
+        let (tx, rx) = mpsc::channel(16);
+        let (out, mut snaps) = watch::channel(Arc::new(Snapshot::empty()));
+        let cancel = CancellationToken::new();
+        let merger = tokio::spawn(run_merger(d, cfg, rx, out, cancel.clone()));
+        // The first tick publishes at once.
+        snaps.changed().await.unwrap();
+        let first = snaps.borrow_and_update().seq;
+        let batch = |ip: &str| Batch {
+            source: SourceId {
+                kind: SourceKind::Probe,
+                name: format!("probe {ip}"),
+                subject: Some(ip.to_string()),
+            },
+            at: SystemTime::now(),
+            latency: Duration::from_millis(1),
+            result: Ok(Observation::Probes {
+                ip: ip.to_string(),
+                results: Vec::new(),
+            }),
+            next_in: None,
+        };
+        let started = tokio::time::Instant::now();
+        for ip in ["127.0.0.11", "127.0.0.12", "127.0.0.13"] {
+            tx.send(batch(ip)).await.unwrap();
+        }
+        snaps.changed().await.unwrap();
+        let s = snaps.borrow_and_update().clone();
+        assert_eq!(s.seq, first + 1, "one snapshot for the burst");
+        assert_eq!(s.sources.len(), 3, "{:?}", s.sources);
+        assert!(started.elapsed() >= settle_time(Duration::from_secs(1)));
+        // Nothing new: the next one comes an interval later.
+        let quiet = tokio::time::Instant::now();
+        snaps.changed().await.unwrap();
+        assert_eq!(snaps.borrow_and_update().seq, first + 2);
+        assert!(
+            quiet.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            quiet.elapsed()
+        );
+        cancel.cancel();
+        merger.await.unwrap();
     }
 
     #[test]

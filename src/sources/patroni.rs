@@ -299,6 +299,8 @@ pub struct PatroniPoller {
     history_for: Option<u64>,
     last_timeline: Option<u64>,
     polls_since_history: u32,
+    /// Whether `/history` is read at all.
+    history: bool,
 }
 
 /// Re-read `/history` at least this often even when the timeline is steady.
@@ -314,7 +316,14 @@ impl PatroniPoller {
             history_for: None,
             last_timeline: None,
             polls_since_history: 0,
+            history: true,
         }
+    }
+
+    /// Read `/history` (the default) or not (the DCS key has the same rows).
+    pub fn with_history(mut self, history: bool) -> Self {
+        self.history = history;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -328,9 +337,10 @@ impl PatroniPoller {
     }
 
     pub async fn poll(&mut self) -> Result<MemberReport, SourceError> {
-        let want_history = self.history_for.is_none()
-            || self.history_for != self.last_timeline
-            || self.polls_since_history >= HISTORY_EVERY;
+        let want_history = self.history
+            && (self.history_for.is_none()
+                || self.history_for != self.last_timeline
+                || self.polls_since_history >= HISTORY_EVERY);
         let history = async {
             if want_history {
                 Some(self.get("/history").await)

@@ -37,6 +37,16 @@ pub struct ProbeResult {
     pub http_status: Option<u16>,
 }
 
+/// Whether a service's health path is cheap enough to GET on every probe.
+/// `/metrics` is not: it is a whole scrape (60–120 KB from node_exporter,
+/// pg_exporter, HAProxy; pg_exporter queries Postgres for it), which
+/// Prometheus already does and reports as `up` (shown beside the probe).
+/// Such ports are probed with a TCP connect.
+pub fn is_liveness_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    path.trim_end_matches('/') != "/metrics"
+}
+
 /// Probe one port within `timeout`.
 pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResult {
     let mut r = ProbeResult {
@@ -139,6 +149,10 @@ mod tests {
         assert_eq!(down.health, Health::Down);
         assert_eq!(down.error.as_deref(), Some("connection refused"));
         let udp = probe(&http, &target(123, Proto::Udp), Duration::from_millis(500)).await;
+        assert!(!is_liveness_path("/metrics"));
+        assert!(!is_liveness_path("/metrics/"));
+        assert!(is_liveness_path("/-/ready"));
+        assert!(is_liveness_path("/health"));
         assert!(udp.not_probed);
         assert_eq!(udp.health, Health::Unknown);
     }

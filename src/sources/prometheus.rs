@@ -348,6 +348,45 @@ pub struct PromReport {
     pub query_errors: Vec<String>,
 }
 
+/// The label that tags each part of the combined instant query.
+pub const PART_LABEL: &str = "pigsty_tui_part";
+
+/// One query for several instant expressions: each tagged with its index
+/// in [`PART_LABEL`] and joined with `or` (the tags keep every label set
+/// distinct, so `or` drops nothing):
+/// `label_replace(pg_up, "pigsty_tui_part", "0", "", "") or label_replace(up, …, "1", …)`.
+pub fn combined_query(exprs: &[&str]) -> String {
+    exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!(r#"label_replace({e}, "{PART_LABEL}", "{i}", "", "")"#))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Split the samples of a [`combined_query`] back into its `n` parts,
+/// removing the tag (samples without a valid tag are dropped).
+pub fn split_parts(samples: Vec<Sample>, n: usize) -> Vec<Vec<Sample>> {
+    let mut parts = vec![Vec::new(); n];
+    for mut s in samples {
+        let Some(i) = s
+            .labels
+            .remove(PART_LABEL)
+            .and_then(|v| v.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if let Some(p) = parts.get_mut(i) {
+            p.push(s);
+        }
+    }
+    parts
+}
+
+/// What a fallback chain found (the expression and its data, if any) and
+/// the expressions Prometheus refused on the way.
+type ChainResult = Result<(Option<(String, QueryData)>, Vec<String>), SourceError>;
+
 /// The Prometheus poller: instant queries every time, range queries when
 /// `range.every` has passed.
 #[derive(Debug)]
@@ -358,6 +397,9 @@ pub struct PromPoller {
     queries: Queries,
     range: RangeConfig,
     last_range: Option<std::time::Instant>,
+    /// Ask the instant queries in one request (until Prometheus refuses
+    /// the combination, then one request per metric).
+    combine: std::sync::atomic::AtomicBool,
 }
 
 impl PromPoller {
@@ -370,6 +412,7 @@ impl PromPoller {
             queries,
             range,
             last_range: None,
+            combine: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -391,11 +434,7 @@ impl PromPoller {
     /// Run a fallback chain: the first expression with results wins. API
     /// errors (a rejected expression) fall through to the next; transport
     /// errors abort.
-    async fn first_nonempty(
-        &self,
-        exprs: &[String],
-        range: Option<(f64, f64)>,
-    ) -> Result<(Option<(String, QueryData)>, Vec<String>), SourceError> {
+    async fn first_nonempty(&self, exprs: &[String], range: Option<(f64, f64)>) -> ChainResult {
         let mut refused = Vec::new();
         for expr in exprs {
             let r = match range {
@@ -426,6 +465,58 @@ impl PromPoller {
         Ok((None, refused))
     }
 
+    /// Every instant chain: the first expression of each in one combined
+    /// request, then the rest of the chains that found nothing (one
+    /// request each, as without combining). Falls back to one request per
+    /// metric for good when Prometheus refuses the combination (a first
+    /// expression that is not an instant vector, …).
+    async fn instant_all(&self) -> Vec<(Metric, ChainResult)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let chains: Vec<(Metric, &[String])> = self
+            .queries
+            .instant
+            .iter()
+            .map(|(m, e)| (*m, e.as_slice()))
+            .collect();
+        let firsts: Vec<&str> = chains
+            .iter()
+            .filter_map(|(_, e)| e.first().map(String::as_str))
+            .collect();
+        let this = self;
+        if self.combine.load(Relaxed) && firsts.len() > 1 && firsts.len() == chains.len() {
+            let q = combined_query(&firsts);
+            match this.query("/api/v1/query", &[("query", q)]).await {
+                Ok(QueryData::Vector(v)) => {
+                    let parts = split_parts(v, chains.len());
+                    return futures::future::join_all(chains.iter().zip(parts).map(
+                        |((m, exprs), samples)| async move {
+                            if samples.is_empty() {
+                                (*m, this.first_nonempty(&exprs[1..], None).await)
+                            } else {
+                                let found = (exprs[0].clone(), QueryData::Vector(samples));
+                                (*m, Ok((Some(found), Vec::new())))
+                            }
+                        },
+                    ))
+                    .await;
+                }
+                Ok(_)
+                | Err(SourceError {
+                    kind: ErrorKind::Api,
+                    ..
+                }) => {}
+                Err(e) => return chains.iter().map(|(m, _)| (*m, Err(e.clone()))).collect(),
+            }
+            self.combine.store(false, Relaxed);
+        }
+        futures::future::join_all(
+            chains
+                .iter()
+                .map(|(m, exprs)| async move { (*m, this.first_nonempty(exprs, None).await) }),
+        )
+        .await
+    }
+
     pub async fn poll(&mut self) -> Result<PromReport, SourceError> {
         let want_range = self
             .last_range
@@ -436,12 +527,7 @@ impl PromPoller {
             .as_secs_f64();
         let window = (now - self.range.window.as_secs_f64(), now);
         let this = &*self;
-        let instant = futures::future::join_all(
-            this.queries
-                .instant
-                .iter()
-                .map(|(m, exprs)| async move { (*m, this.first_nonempty(exprs, None).await) }),
-        );
+        let instant = this.instant_all();
         let ranges = async {
             if !want_range {
                 return Vec::new();
@@ -599,6 +685,34 @@ mod tests {
         let e =
             parse_answer(SRC, "GET /api/v1/query", 502, b"<html>Bad Gateway</html>").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Http);
+    }
+
+    #[test]
+    fn combined_query_tags_and_splits_parts() {
+        let q = combined_query(&["pg_up", "patroni_primary == 1"]);
+        assert_eq!(
+            q,
+            r#"label_replace(pg_up, "pigsty_tui_part", "0", "", "") or label_replace(patroni_primary == 1, "pigsty_tui_part", "1", "", "")"#
+        );
+        let d = parse_answer(
+            SRC,
+            "GET /api/v1/query",
+            200,
+            br#"{"status":"success","data":{"resultType":"vector","result":[
+                {"metric":{"__name__":"pg_up","ins":"pg-test-1","pigsty_tui_part":"0"},"value":[1.5,"1"]},
+                {"metric":{"ins":"pg-test-1","pigsty_tui_part":"2"},"value":[1.5,"1"]},
+                {"metric":{"ins":"pg-test-2","pigsty_tui_part":"x"},"value":[1.5,"1"]},
+                {"metric":{"__name__":"pg_up","ins":"pg-test-2","pigsty_tui_part":"0"},"value":[1.5,"0"]}]}}"#,
+        )
+        .unwrap();
+        let QueryData::Vector(v) = d else { panic!() };
+        let parts = split_parts(v, 2);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].len(), 2);
+        assert!(parts[1].is_empty());
+        assert!(parts[0].iter().all(|s| !s.labels.contains_key(PART_LABEL)));
+        assert_eq!(parts[0][1].labels["ins"], "pg-test-2");
+        assert_eq!(parts[0][1].value, 0.0);
     }
 
     #[test]
