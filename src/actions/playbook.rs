@@ -385,13 +385,14 @@ impl PlaybookProgress {
     pub fn totals(&self) -> HostCounts {
         let mut t = HostCounts::default();
         for c in self.counts().values() {
-            t.ok += c.ok;
-            t.changed += c.changed;
-            t.failed += c.failed;
-            t.unreachable += c.unreachable;
-            t.skipped += c.skipped;
-            t.rescued += c.rescued;
-            t.ignored += c.ignored;
+            // Saturating: the counts come from the remote callback's JSON.
+            t.ok = t.ok.saturating_add(c.ok);
+            t.changed = t.changed.saturating_add(c.changed);
+            t.failed = t.failed.saturating_add(c.failed);
+            t.unreachable = t.unreachable.saturating_add(c.unreachable);
+            t.skipped = t.skipped.saturating_add(c.skipped);
+            t.rescued = t.rescued.saturating_add(c.rescued);
+            t.ignored = t.ignored.saturating_add(c.ignored);
         }
         t
     }

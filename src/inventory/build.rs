@@ -1142,17 +1142,24 @@ impl<'a, 'i, 'f> Builder<'a, 'i, 'f> {
         }
     }
 
-    fn credentials(&mut self) -> Credentials {
+    /// Patroni REST credentials; `None` when the password is encrypted with
+    /// ansible-vault (pigsty-tui cannot decrypt it, and Patroni's read
+    /// endpoints need none).
+    fn credentials(&mut self) -> Option<Credentials> {
         let global = self.global();
         let (u, p) = if self.generation == Generation::V1 {
             ("pg_monitor_username", "pg_monitor_password")
         } else {
             ("patroni_username", "patroni_password")
         };
-        Credentials {
-            username: self.ctx.text(&global, "all", u).unwrap_or_default(),
-            password: self.ctx.text(&global, "all", p).unwrap_or_default(),
+        let password = self.ctx.text(&global, "all", p).unwrap_or_default();
+        if super::yaml::is_vault(&password) {
+            return None;
         }
+        Some(Credentials {
+            username: self.ctx.text(&global, "all", u).unwrap_or_default(),
+            password,
+        })
     }
 }
 
@@ -1219,7 +1226,7 @@ pub fn build(root: &Node, file: &Path) -> Result<Deployment, InventoryError> {
     let dcs = b.dcs();
     let mut clusters = b.clusters();
     b.place_node_services(&mut infra, &mut clusters, &dcs);
-    let patroni_auth = Some(b.credentials());
+    let patroni_auth = b.credentials();
     let endpoints = InfraEndpoints {
         prometheus: endpoint(&infra, ServiceKind::Prometheus),
         alertmanager: endpoint(&infra, ServiceKind::Alertmanager),

@@ -157,8 +157,14 @@ impl Node {
             Value::Null => "set to null".to_string(),
             Value::Seq(_) => "set to a list".to_string(),
             Value::Map(_) => "set to a mapping".to_string(),
+            Value::Str(s) if is_vault(s) => "encrypted with ansible-vault (!vault)".to_string(),
             _ => {
                 let t = self.scalar_text().unwrap_or_default();
+                // One line: a block scalar shows its first line.
+                let t = match t.trim_end().split_once('\n') {
+                    Some((first, _)) => format!("{first}…"),
+                    None => t,
+                };
                 let t = if t.chars().count() > 40 {
                     let cut: String = t.chars().take(40).collect();
                     format!("{cut}…")
@@ -193,6 +199,11 @@ impl Node {
             }
         }
     }
+}
+
+/// Whether a string is an ansible-vault ciphertext (`!vault |` values).
+pub fn is_vault(s: &str) -> bool {
+    s.trim_start().starts_with("$ANSIBLE_VAULT;")
 }
 
 /// A YAML syntax error: where and what.

@@ -312,7 +312,17 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn url(&self) -> String {
-        format!("http://{}:{}", self.host, self.port)
+        format!("http://{}", host_port(&self.host, self.port))
+    }
+}
+
+/// `host:port`, with an IPv6 address in brackets (`[fd00::10]:8008`), as
+/// URLs and socket addresses need it.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 

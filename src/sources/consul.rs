@@ -21,7 +21,7 @@ pub struct ConsulEndpoint {
 impl ConsulEndpoint {
     pub fn new(host: &str, port: u16) -> Self {
         ConsulEndpoint {
-            base: format!("http://{host}:{port}"),
+            base: format!("http://{}", crate::model::host_port(host, port)),
         }
     }
 

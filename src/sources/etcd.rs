@@ -16,7 +16,7 @@ pub struct EtcdEndpoint {
 impl EtcdEndpoint {
     pub fn new(host: &str, port: u16) -> Self {
         EtcdEndpoint {
-            base: format!("http://{host}:{port}"),
+            base: format!("http://{}", crate::model::host_port(host, port)),
         }
     }
 

@@ -80,10 +80,13 @@ pub fn parse_csv(source: &str, text: &str) -> Result<Vec<ProxyStat>, SourceError
             .filter(|v| !v.is_empty())
             .map(|v| v.to_string())
     };
+    // Every row must reach the last of the columns read by index (the
+    // header may list them in any order).
+    let needed = px.max(sv).max(st).max(ty) + 1;
     let mut out: Vec<ProxyStat> = Vec::new();
     for (n, line) in lines.enumerate() {
         let row: Vec<&str> = line.split(',').collect();
-        if row.len() < cols.len().min(ty + 1) {
+        if row.len() < needed {
             return Err(bad(format!("row {} has {} fields", n + 2, row.len())));
         }
         let pxname = row[px].to_string();
@@ -148,7 +151,7 @@ pub struct HaproxyPoller {
 impl HaproxyPoller {
     pub fn new(ip: &str, port: u16, http: Http, auth: Option<Credentials>) -> Self {
         HaproxyPoller {
-            name: format!("haproxy {ip}:{port}"),
+            name: format!("haproxy {}", crate::model::host_port(ip, port)),
             ip: ip.to_string(),
             port,
             http,
@@ -166,7 +169,10 @@ impl HaproxyPoller {
         for k in 0..CSV_PATHS.len() {
             let i = (self.path + k) % CSV_PATHS.len();
             let path = CSV_PATHS[i];
-            let url = format!("http://{}:{}{path}", self.ip, self.port);
+            let url = format!(
+                "http://{}{path}",
+                crate::model::host_port(&self.ip, self.port)
+            );
             let r = self.http.get(&self.name, &url, self.auth.as_ref()).await?;
             if let Err(e) = r.check(&self.name, &format!("GET {path}")) {
                 last_err = Some(e);

@@ -49,17 +49,26 @@ impl SourceError {
 
     /// A JSON body that did not parse, with serde's position.
     pub fn malformed_json(source: &str, what: &str, e: &serde_json::Error) -> Self {
+        Self::malformed_json_in(source, what, e, &[])
+    }
+
+    /// [`SourceError::malformed_json`], also naming the field where it
+    /// failed (`members[1].port`) when `body` is the text that was parsed.
+    pub fn malformed_json_in(source: &str, what: &str, e: &serde_json::Error, body: &[u8]) -> Self {
         let full = e.to_string();
         // serde_json appends " at line L column C"; put the position first.
         let reason = full
             .rsplit_once(" at line ")
             .map(|(r, _)| r.to_string())
             .unwrap_or(full);
+        let field = json_path_at(body, e.line(), e.column())
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default();
         SourceError::new(
             source,
             ErrorKind::Malformed,
             format!(
-                "malformed JSON at line {} column {} ({what}: {reason})",
+                "malformed JSON at line {} column {} ({what}: {field}{reason})",
                 e.line(),
                 e.column()
             ),
@@ -118,14 +127,127 @@ impl Response {
     }
 }
 
-/// Parse a JSON body; errors name the source and the request.
+/// Parse a JSON body; errors name the source, the request and the field.
 pub fn parse_json<T: DeserializeOwned>(
     source: &str,
     what: &str,
     body: &[u8],
 ) -> Result<T, SourceError> {
-    serde_json::from_slice(body).map_err(|e| SourceError::malformed_json(source, what, &e))
+    serde_json::from_slice(body).map_err(|e| SourceError::malformed_json_in(source, what, &e, body))
 }
+
+/// The path (`members[1].port`) of the JSON value being read at `line` and
+/// `column` (serde_json's 1-based position of an error) of `body`: a scan
+/// of the text that tracks object keys and array indices. `None` at the top
+/// level, or when the position is not inside `body`.
+pub fn json_path_at(body: &[u8], line: usize, column: usize) -> Option<String> {
+    enum Frame {
+        Object { key: Option<String>, want_key: bool },
+        Array { index: usize },
+    }
+    if line == 0 {
+        return None;
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut l, mut c) = (1usize, 0usize);
+    let mut i = 0;
+    let mut reached = false;
+    let mut closing = false;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'\n' {
+            l += 1;
+            c = 0;
+        } else {
+            c += 1;
+        }
+        if l > line || (l == line && c >= column) {
+            reached = true;
+            // At the end of an object or array (a missing field, a wrong
+            // length): the path of the container itself.
+            closing = matches!(b, b'}' | b']');
+            break;
+        }
+        match b {
+            b'"' => {
+                // A string: find its end (escapes skipped).
+                let start = i + 1;
+                let mut j = start;
+                while j < body.len() && body[j] != b'"' {
+                    j += if body[j] == b'\\' { 2 } else { 1 };
+                }
+                let end = j.min(body.len());
+                if let Some(Frame::Object { key, want_key }) = stack.last_mut()
+                    && *want_key
+                {
+                    *key = Some(String::from_utf8_lossy(&body[start..end]).into_owned());
+                    *want_key = false;
+                }
+                // Count the string's bytes as columns (no newlines in JSON strings).
+                let skipped = (end + 1).min(body.len()) - i - 1;
+                if l == line && c + skipped >= column {
+                    reached = true;
+                    break;
+                }
+                c += skipped;
+                i = end + 1;
+                continue;
+            }
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                want_key: true,
+            }),
+            b'[' => stack.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object { key, want_key }) => {
+                    *key = None;
+                    *want_key = true;
+                }
+                Some(Frame::Array { index }) => *index += 1,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    // Past the end: an unfinished body fails at its last byte.
+    let at_end = l == line && c + 1 >= column;
+    if !(reached || at_end) {
+        return None;
+    }
+    let mut path = String::new();
+    let last = stack.len().wrapping_sub(1);
+    for (n, f) in stack.iter().enumerate() {
+        if closing && n == last {
+            break;
+        }
+        match f {
+            Frame::Object { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                // Keys are remote text: one line, bounded.
+                for ch in k.chars().take(40) {
+                    if ch.is_control() {
+                        path.extend(ch.escape_default());
+                    } else {
+                        path.push(ch);
+                    }
+                }
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    (!path.is_empty()).then_some(path)
+}
+
+/// The largest answer read from a source (16 MiB): a bigger one is an
+/// error, so an endpoint that sends without end cannot exhaust memory.
+pub const MAX_BODY: usize = 16 << 20;
 
 /// The HTTP client shared by all sources: one connection pool, a semaphore
 /// bounding the requests in flight, and a total timeout per request.
@@ -237,18 +359,38 @@ impl Http {
                 crate::net_guard::check_host(host)
                     .map_err(|why| SourceError::new(source, ErrorKind::Connect, why))?;
             }
-            let resp = self
+            let mut resp = self
                 .client
                 .execute(request)
                 .await
                 .map_err(|e| from_reqwest(source, &e))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| from_reqwest(source, &e))?
-                .to_vec();
+            let too_large = |seen: String| {
+                SourceError::new(
+                    source,
+                    ErrorKind::Malformed,
+                    format!(
+                        "{what}: the answer is larger than {} MiB ({seen}); not read",
+                        MAX_BODY >> 20
+                    ),
+                )
+            };
+            if let Some(len) = resp.content_length()
+                && len > MAX_BODY as u64
+            {
+                return Err(too_large(format!("Content-Length {len}")));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| from_reqwest(source, &e))? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(too_large(format!(
+                        "more than {} bytes",
+                        body.len() + chunk.len()
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
             Ok(Response {
                 status,
                 headers,
@@ -356,6 +498,42 @@ mod tests {
             "{s}"
         );
         assert_eq!(e.kind, ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn malformed_json_names_the_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct M {
+            name: String,
+            port: Option<u16>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct C {
+            members: Vec<M>,
+        }
+        let src = "patroni 127.0.0.11:8008";
+        let err = |body: &str| parse_json::<C>(src, "GET /cluster", body.as_bytes()).unwrap_err();
+        // A wrong type deep inside.
+        let e = err(r#"{"members": [{"name": "a", "port": 1}, {"name": "b", "port": "x"}]}"#);
+        assert!(
+            e.detail
+                .contains("(GET /cluster: members[1].port: invalid type"),
+            "{e}"
+        );
+        // Over several lines, with escapes and a key that looks like JSON.
+        let e = err("{\n  \"members\": [\n    {\"name\": \"a\\\"[,{\", \"port\": 70000}\n  ]\n}");
+        assert!(e.detail.contains("members[0].port: invalid value"), "{e}");
+        // A missing field names the object that lacks it.
+        let e = err(r#"{"members": [{"name": "a"}, {"port": 1}]}"#);
+        assert!(e.detail.contains("members[1]: missing field `name`"), "{e}");
+        // A top-level problem has no path; a cut body names where it stopped.
+        let e = err(r#""x""#);
+        assert!(e.detail.contains("(GET /cluster: invalid type"), "{e}");
+        let e = err(r#"{"members": [{"name": "a", "po"#);
+        assert!(e.detail.contains("members[0].po"), "{e}");
+        assert_eq!(json_path_at(b"{}", 7, 1), None);
     }
 
     #[test]

@@ -254,7 +254,7 @@ impl Poller {
                 kind, host, port, ..
             } => SourceId {
                 kind: dcs_source_kind(*kind),
-                name: format!("{kind} {host}:{port}"),
+                name: format!("{kind} {}", crate::model::host_port(host, *port)),
                 subject: None,
             },
             Poller::Prometheus(p) => SourceId {

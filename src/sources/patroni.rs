@@ -25,11 +25,14 @@ pub struct PatroniEndpoint {
 impl PatroniEndpoint {
     /// `patroni 127.0.0.11:8008`.
     pub fn source_name(&self) -> String {
-        format!("patroni {}:{}", self.ip, self.port)
+        format!("patroni {}", crate::model::host_port(&self.ip, self.port))
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}:{}{path}", self.ip, self.port)
+        format!(
+            "http://{}{path}",
+            crate::model::host_port(&self.ip, self.port)
+        )
     }
 }
 

@@ -66,9 +66,13 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
     }
     let started = Instant::now();
     if let Some(path) = &t.http_health {
-        let url = format!("http://{}:{}{path}", t.ip, t.port);
+        let url = format!("http://{}{path}", crate::model::host_port(&t.ip, t.port));
         match http
-            .get(&format!("probe {}:{}", t.ip, t.port), &url, None)
+            .get(
+                &format!("probe {}", crate::model::host_port(&t.ip, t.port)),
+                &url,
+                None,
+            )
             .await
         {
             Ok(resp) => {
@@ -94,7 +98,7 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
         return r;
     }
     let _permit = http.permit().await;
-    let addr = format!("{}:{}", t.ip, t.port);
+    let addr = crate::model::host_port(&t.ip, t.port);
     match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addr)).await {
         Ok(Ok(stream)) => {
             r.latency = Some(started.elapsed());

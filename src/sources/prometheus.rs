@@ -242,7 +242,7 @@ pub fn parse_answer(
     let raw: RawAnswer = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) if (200..300).contains(&http_status) => {
-            return Err(SourceError::malformed_json(source, what, &e));
+            return Err(SourceError::malformed_json_in(source, what, &e, body));
         }
         Err(_) => {
             let text: String = String::from_utf8_lossy(body).chars().take(160).collect();

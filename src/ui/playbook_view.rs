@@ -119,7 +119,7 @@ pub fn progress_lines(p: &PlaybookProgress, t: &Theme, w: usize) -> Vec<Line<'st
     if p.finished() {
         lines.push(Line::styled("RECAP", t.title));
         for (h, c) in p.counts() {
-            let style = if c.failed + c.unreachable > 0 {
+            let style = if c.failed > 0 || c.unreachable > 0 {
                 t.error
             } else if c.changed > 0 {
                 t.warning
@@ -275,7 +275,7 @@ impl Component for PlaybookView {
                     "failed {} unreachable {} ",
                     totals.failed, totals.unreachable
                 ),
-                if totals.failed + totals.unreachable > 0 {
+                if totals.failed > 0 || totals.unreachable > 0 {
                     t.error
                 } else {
                     t.dim

@@ -256,7 +256,7 @@ fn install_body(w: &Wizard, t: &Theme, cols: usize, rows: usize) -> Vec<Line<'st
             tot.unreachable,
             tot.skipped
         ),
-        if tot.failed + tot.unreachable > 0 {
+        if tot.failed > 0 || tot.unreachable > 0 {
             t.error
         } else {
             t.text
