@@ -259,8 +259,8 @@ pub fn parse_answer(
             ErrorKind::Api,
             format!(
                 "{what}: {}: {}",
-                raw.error_type.as_deref().unwrap_or("error"),
-                raw.error.as_deref().unwrap_or("")
+                one_line(raw.error_type.as_deref().unwrap_or("error")),
+                one_line(raw.error.as_deref().unwrap_or(""))
             ),
         ));
     }
@@ -581,6 +581,15 @@ impl PromPoller {
         }
         Ok(report)
     }
+}
+
+/// Text taken from an answer, on one line (error messages are shown in
+/// status lines): runs of whitespace and control characters become a space.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
