@@ -301,7 +301,7 @@ async fn headless(
     println!("== verify {}", output.display());
     let started = std::time::Instant::now();
     let lines = loop {
-        let lines = verify::verify(&d, crate::actions::live::sources_config()).await;
+        let lines = verify::verify(&d, verify::sources_config()).await;
         if verify::all_ok(&lines) || started.elapsed() > crate::setup::wizard::VERIFY_PATIENCE {
             break lines;
         }
@@ -439,7 +439,7 @@ async fn interactive(
                         tokio::time::sleep(Duration::from_secs(2)).await;
                     }
                     let lines = match crate::inventory::load(&path) {
-                        Ok(d) => verify::verify(&d, crate::actions::live::sources_config()).await,
+                        Ok(d) => verify::verify(&d, verify::sources_config()).await,
                         Err(e) => vec![verify::VerifyLine {
                             scope: path.display().to_string(),
                             what: "inventory".into(),

@@ -110,6 +110,15 @@ pub fn evaluate(d: &Deployment, snap: &Snapshot) -> Vec<VerifyLine> {
     out
 }
 
+/// What verify polls: every source with port probes (unlike the actions'
+/// wait steps), no DCS watches and no sparkline range queries.
+pub fn sources_config() -> SourcesConfig {
+    let mut c = SourcesConfig::default();
+    c.watch_dcs = false;
+    c.queries.range.clear();
+    c
+}
+
 /// Poll `d` once and evaluate it.
 pub async fn verify(d: &Deployment, cfg: SourcesConfig) -> Vec<VerifyLine> {
     let snap = crate::sources::poll_once(Arc::new(d.clone()), cfg).await;
