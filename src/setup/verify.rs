@@ -113,8 +113,10 @@ pub fn evaluate(d: &Deployment, snap: &Snapshot) -> Vec<VerifyLine> {
 /// What verify polls: every source with port probes (unlike the actions'
 /// wait steps), no DCS watches and no sparkline range queries.
 pub fn sources_config() -> SourcesConfig {
-    let mut c = SourcesConfig::default();
-    c.watch_dcs = false;
+    let mut c = SourcesConfig {
+        watch_dcs: false,
+        ..SourcesConfig::default()
+    };
     c.queries.range.clear();
     c
 }

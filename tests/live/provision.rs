@@ -273,6 +273,21 @@ impl Drop for RemoveFourth<'_> {
                 .sb
                 .ssh(META_IP, "cd ~/pigsty && ./pgsql-rm.yml -l 127.0.0.14");
         }
+        // pgsql-rm.yml leaves a managed node (node_exporter, haproxy and
+        // their Prometheus targets), as in Pigsty: make it bare again.
+        let node_rm = match self.sb.dcs {
+            crate::harness::Dcs::Etcd => "./node-rm.yml",
+            crate::harness::Dcs::Consul => "./nodes-remove.yml",
+        };
+        let out = self
+            .sb
+            .ssh(META_IP, &format!("cd ~/pigsty && {node_rm} -l 127.0.0.14"));
+        if !out.status.success() {
+            eprintln!(
+                "warning: {node_rm} -l 127.0.0.14 failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
     }
 }
 
@@ -391,6 +406,7 @@ async fn add_a_member_with_pgsql_yml_see_it_streaming_then_remove_it() {
     let t = text(&out);
     assert!(out.status.success(), "remove-instance failed:\n{t}");
     cleanup.armed = false;
+    drop(cleanup);
     let gone = psql(
         primary,
         PG_PORT,
