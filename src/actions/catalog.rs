@@ -24,6 +24,10 @@ pub const DEFAULT_PIGSTY_HOME: &str = "~/pigsty";
 pub const DEFAULT_BACKUP_DIR: &str = "/pg/backup";
 /// Patroni's default `maximum_lag_on_failover` (Pigsty's `pg_rpo`).
 pub const DEFAULT_MAX_LAG: u64 = 1 << 20;
+/// Inspection: `pg_data`'s filesystem this full (percent) warns …
+pub const DEFAULT_DISK_WARN_PCT: u32 = 80;
+/// … and this full fails.
+pub const DEFAULT_DISK_FAIL_PCT: u32 = 90;
 
 /// How backups are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -183,6 +187,12 @@ impl Catalog {
             max_lag: var("pg_rpo")
                 .and_then(|s| s.parse::<u64>().ok())
                 .unwrap_or(DEFAULT_MAX_LAG),
+            disk_warn_pct: explicit("inspect_disk_warn_pct")
+                .and_then(|s| s.trim_end_matches('%').parse().ok())
+                .unwrap_or(DEFAULT_DISK_WARN_PCT),
+            disk_fail_pct: explicit("inspect_disk_fail_pct")
+                .and_then(|s| s.trim_end_matches('%').parse().ok())
+                .unwrap_or(DEFAULT_DISK_FAIL_PCT),
         }
     }
 }
@@ -220,6 +230,11 @@ pub struct HostSettings {
     pub patroni_ssl: bool,
     /// `pg_rpo` (Pigsty's `maximum_lag_on_failover`), default 1 MiB.
     pub max_lag: u64,
+    /// Inspection disk thresholds (percent used of `pg_data`'s filesystem):
+    /// `inspect_disk_warn_pct` (default 80) and `inspect_disk_fail_pct`
+    /// (default 90).
+    pub disk_warn_pct: u32,
+    pub disk_fail_pct: u32,
 }
 
 /// Pattern of patronictl output lines that mean failure even when it exits 0

@@ -5,7 +5,9 @@
 //! Checks per node: `postgres` (reachable, `pg_is_in_recovery()`, compared
 //! with Patroni's role), `replication` (`pg_stat_replication` on the primary,
 //! `pg_stat_wal_receiver` on replicas), `slots` (inactive slots warn),
-//! `disk` (`df` of `pg_data`: warn from 80 %, fail from 90 %), `load`
+//! `disk` (`df` of `pg_data`: warn from 80 %, fail from 90 %; the inventory
+//! variables `inspect_disk_warn_pct` / `inspect_disk_fail_pct` change them),
+//! `load`
 //! (`/proc/loadavg` against the CPU count), `memory` (`free`: warn below
 //! 10 % available, fail below 5 %), `patroni` (`GET /health`), `ports`
 //! (`ss -ltn`: every declared TCP port of the node listening on its IP or a
@@ -373,6 +375,7 @@ pub fn evaluate(h: &InspectHost, out: &str) -> Vec<CheckResult> {
             let mut streaming = Vec::new();
             let mut other = Vec::new();
             let mut lagging = Vec::new();
+            let mut backups = Vec::new();
             let mut seen = BTreeSet::new();
             for l in lines.iter().filter(|l| !l.trim().is_empty()) {
                 let f: Vec<&str> = l.split('|').collect();
@@ -380,7 +383,13 @@ pub fn evaluate(h: &InspectHost, out: &str) -> Vec<CheckResult> {
                 let state = f.get(1).copied().unwrap_or("");
                 let lag: u64 = f.get(3).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
                 seen.insert(name.clone());
-                if state == "streaming" {
+                // A running pg_basebackup shows up twice: its data copy
+                // (state `backup`) and its WAL stream; neither is a replica.
+                if state == "backup" || (name == "pg_basebackup" && !h.peers.contains(&name)) {
+                    if !backups.contains(&name) {
+                        backups.push(name);
+                    }
+                } else if state == "streaming" {
                     streaming.push(format!("{name} ({})", bytes(lag)));
                     if lag > h.max_lag {
                         lagging.push(format!("{name} lags {}", bytes(lag)));
@@ -406,6 +415,9 @@ pub fn evaluate(h: &InspectHost, out: &str) -> Vec<CheckResult> {
             }
             if !lagging.is_empty() {
                 let _ = write!(detail, "; {}", lagging.join(", "));
+            }
+            if !backups.is_empty() {
+                let _ = write!(detail, "; backup running: {}", backups.join(", "));
             }
             let status = if other.is_empty() && missing.is_empty() && lagging.is_empty() {
                 CheckStatus::Pass
@@ -511,9 +523,9 @@ pub fn evaluate(h: &InspectHost, out: &str) -> Vec<CheckResult> {
                         avail.map(bytes).unwrap_or_else(|| "?".into()),
                         total.map(bytes).unwrap_or_else(|| "?".into())
                     );
-                    let st = if p >= 90 {
+                    let st = if p >= h.settings.disk_fail_pct {
                         CheckStatus::Fail
-                    } else if p >= 80 {
+                    } else if p >= h.settings.disk_warn_pct {
                         CheckStatus::Warn
                     } else {
                         CheckStatus::Pass

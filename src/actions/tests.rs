@@ -983,6 +983,50 @@ fn inspection_evaluates_a_primary() {
 }
 
 #[test]
+fn inspection_running_backup_is_not_a_replica_and_disk_thresholds_are_variables() {
+    let d = v3();
+    let mut h = inspect_host(&d, "pg-test-1", Some("leader"));
+    let facts = PRIMARY_FACTS.replace(
+        "pg-test-3|streaming|async|2097152\n",
+        "pg-test-3|streaming|async|0\npg_basebackup|backup|async|0\npg_basebackup|streaming|async|0\n",
+    );
+    let checks = inspect::evaluate(&h, &facts);
+    let by = |c: &[inspect::CheckResult], n: &str| c.iter().find(|x| x.check == n).unwrap().clone();
+    let r = by(&checks, "replication");
+    assert_eq!(r.status, CheckStatus::Pass, "{r:?}");
+    assert!(
+        r.detail.ends_with("; backup running: pg_basebackup")
+            && !r.detail.contains("not streaming"),
+        "{r:?}"
+    );
+    // 85 % used: warn with the defaults, pass or fail as the inventory says.
+    assert_eq!(by(&checks, "disk").status, CheckStatus::Warn);
+    let mut d2 = v3();
+    for c in &mut d2.clusters {
+        for i in &mut c.instances {
+            i.vars
+                .insert("inspect_disk_warn_pct".into(), serde_json::json!(90));
+            i.vars
+                .insert("inspect_disk_fail_pct".into(), serde_json::json!("95%"));
+        }
+    }
+    h = inspect_host(&d2, "pg-test-1", Some("leader"));
+    assert_eq!(
+        (h.settings.disk_warn_pct, h.settings.disk_fail_pct),
+        (90, 95)
+    );
+    assert_eq!(
+        by(&inspect::evaluate(&h, &facts), "disk").status,
+        CheckStatus::Pass
+    );
+    h.settings.disk_fail_pct = 85;
+    assert_eq!(
+        by(&inspect::evaluate(&h, &facts), "disk").status,
+        CheckStatus::Fail
+    );
+}
+
+#[test]
 fn inspection_evaluates_a_stopped_member_and_ssh_failures() {
     let d = v3();
     let h = inspect_host(&d, "pg-test-3", Some("replica"));

@@ -153,13 +153,33 @@ fn check_body(w: &Wizard, t: &Theme, cols: usize) -> Vec<Line<'static>> {
         ),
         if fails > 0 { t.error } else { t.status_up },
     ));
-    // problems first (with their fix), then what passed, a line per node
-    let mut last = String::new();
+    // problems first (with their fix; the same problem on several nodes is
+    // one line, "first node +N"), then what passed, a line per node
+    let mut problems: Vec<(&crate::setup::checks::NodeCheck, usize)> = Vec::new();
     for c in w.checks.iter().filter(|c| c.verdict != Verdict::Pass) {
-        let node = if c.node == last { "" } else { c.node.as_str() };
-        last = c.node.clone();
+        match problems.iter_mut().find(|(p, _)| {
+            p.check == c.check && p.verdict == c.verdict && p.detail == c.detail && p.fix == c.fix
+        }) {
+            Some((_, more)) => *more += 1,
+            None => problems.push((c, 0)),
+        }
+    }
+    let mut last = String::new();
+    for (c, more) in problems {
+        let node = if more > 0 {
+            format!("{} +{more}", c.node)
+        } else if c.node == last {
+            String::new()
+        } else {
+            c.node.clone()
+        };
+        last = if more > 0 {
+            String::new()
+        } else {
+            c.node.clone()
+        };
         lines.push(Line::from(vec![
-            Span::styled(format!("{} ", pad(node, 15)), t.text),
+            Span::styled(format!("{} ", pad(&node, 15)), t.text),
             Span::styled(format!("{} ", pad(c.check, 9)), t.dim),
             Span::styled(
                 format!("{} ", pad(c.verdict.as_str(), 4)),

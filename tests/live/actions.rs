@@ -266,7 +266,11 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("read-only mode refuses pause"), "{r:?}");
     let r = run(sb, st, &["inspect", "-c", "pg-meta"]).await;
-    assert_eq!(r.code, 0, "{r:?}");
+    // Allowed: the report is printed (it may fail on this machine's disk,
+    // which inspection_of_a_healthy_deployment_passes judges).
+    assert_ne!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("inspection of pg-meta"), "{r:?}");
+    assert!(!r.stderr.contains("read-only"), "{r:?}");
     std::fs::remove_file(cfg.join("config.yml")).unwrap();
 
     // Unknown cluster / member; failover with a healthy leader.
@@ -676,8 +680,15 @@ async fn inspection_of_a_healthy_deployment_passes() {
         .flat_map(|h| h["checks"].as_array().unwrap().iter())
         .filter(|c| c["status"] == "fail")
         .collect();
-    assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(r.code, 0, "{r:?}");
+    // The sandbox lives on this machine's disk: the disk check may fail only
+    // when the filesystem really is 90 % full (the default threshold).
+    let host_disk_full = host_disk_used_pct(&sb.dir) >= 90;
+    let unexplained: Vec<&&Value> = failed
+        .iter()
+        .filter(|c| !(c["check"] == "disk" && host_disk_full))
+        .collect();
+    assert!(unexplained.is_empty(), "{unexplained:#?}");
+    assert_eq!(r.code, i32::from(!failed.is_empty()), "{r:?}");
     assert_eq!(report["hosts"].as_array().unwrap().len(), 4);
     let checks: Vec<&str> = report["hosts"][1]["checks"]
         .as_array()
@@ -850,4 +861,19 @@ async fn basebackup_appears_in_the_listing() {
         "{v}"
     );
     assert!(rows[0]["size"].as_u64().unwrap() > 1_000_000, "{v}");
+}
+
+/// Percent used of the filesystem holding `dir`, as `df` says.
+fn host_disk_used_pct(dir: &std::path::Path) -> u32 {
+    let out = std::process::Command::new("df")
+        .args(["-P", "-B1"])
+        .arg(dir)
+        .output()
+        .expect("df");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .last()
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|p| p.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("cannot read df of {}: {text}", dir.display()))
 }

@@ -90,7 +90,7 @@ impl Tmux {
 
     /// Waits until the screen satisfies `pred`; panics with the screen after 10 s.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        self.wait_for_within(what, Duration::from_secs(10), pred)
+        self.wait_for_within(what, Duration::from_secs(20), pred)
     }
 
     /// Waits until the screen satisfies `pred`; panics with the screen
