@@ -190,6 +190,12 @@ impl Drop for Node4Cleanup<'_> {
                     eprintln!("[playbooks] cleanup of node-4 failed: {p:?}");
                 }
             }
+            // the playbooks could not: the sandbox's own reset (no Ansible)
+            if node4_services(self.sb) != ["sshd"]
+                && let Err(e) = self.sb.script_ok(&["reset-node", "node-4"])
+            {
+                eprintln!("[playbooks] sandbox reset-node node-4 failed: {e}");
+            }
         }
     }
 }
