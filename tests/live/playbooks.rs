@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{
     Dcs, META_IP, PG_ADMIN, PG_PORT, PGBOUNCER_PORT, Sandbox, b64_encode, brief, get_json, http,
-    psql, sandbox, wait_for,
+    port_open, psql, sandbox, wait_for,
 };
 
 const NODE4: &str = "127.0.0.14";
@@ -190,6 +190,12 @@ impl Drop for Node4Cleanup<'_> {
                     eprintln!("[playbooks] cleanup of node-4 failed: {p:?}");
                 }
             }
+            // the playbooks could not: the sandbox's own reset (no Ansible)
+            if node4_services(self.sb) != ["sshd"]
+                && let Err(e) = self.sb.script_ok(&["reset-node", "node-4"])
+            {
+                eprintln!("[playbooks] sandbox reset-node node-4 failed: {e}");
+            }
         }
     }
 }
@@ -338,6 +344,21 @@ async fn pgsql_yml_adds_node4_as_a_streaming_replica_and_pgsql_rm_removes_it() {
         .into_iter()
         .collect::<Vec<_>>(),
     );
+    // the sandbox's stop / start work on node-4 now
+    sb.script_ok(&["stop", "node-4", "pgbouncer"]).unwrap();
+    assert!(
+        !port_open(NODE4, PGBOUNCER_PORT),
+        "pgbouncer of node-4 stopped"
+    );
+    sb.script_ok(&["start", "node-4", "pgbouncer"]).unwrap();
+    wait_for("pgbouncer of node-4 back", T, || async {
+        if port_open(NODE4, PGBOUNCER_PORT) {
+            Ok(())
+        } else {
+            Err("closed".to_string())
+        }
+    })
+    .await;
     // prometheus scrapes the exporter and patroni of pg-test-4 (file_sd targets on meta)
     let up = sb.prom_query("up{ins=\"pg-test-4\"}").await.unwrap();
     assert_eq!(up.len(), 2, "{up:?}");
