@@ -289,7 +289,9 @@ async fn a_50_mb_answer_is_refused_and_memory_stays_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let inv = inventory_with_patroni_port(sb, dir.path(), "127.0.0.11", proxy.port());
         let (code, out, peak_kb) = status_with_peak_rss(&inv, dir.path());
-        assert_eq!(code, 1, "pg-test is degraded: {out}");
+        // Not healthy (DEGRADED, or DOWN: the leader's own Patroni API is
+        // what fails here, see the report of issue #8).
+        assert!(code == 1 || code == 2, "exit {code}: {out}");
         assert!(out.contains(&name), "{out}");
         assert!(out.contains("larger than 16 MiB"), "{out}");
         assert!(
@@ -640,32 +642,38 @@ async fn sshd_down_on_one_node_during_an_inspection() {
     })
     .await
     .unwrap();
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    // Everything the run left, for failure messages.
+    let audit = AuditLog::new(&state.path().join("pigsty-tui"))
+        .read_all()
+        .unwrap();
+    let log = audit
+        .iter()
+        .find(|r| r.event == "finish")
+        .and_then(|r| std::fs::read_to_string(&r.log).ok())
+        .unwrap_or_default();
+    let diag = format!("stdout:\n{stdout}\nstderr:\n{stderr}\nlog:\n{log}");
+    assert_eq!(code, 1, "{diag}");
     let report: serde_json::Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {diag}"));
     let hosts = report["hosts"].as_array().unwrap();
     let host = |n: &str| hosts.iter().find(|h| h["host"] == n).cloned().unwrap();
     let h3 = host("pg-test-3").to_string();
     assert!(
         h3.contains("127.0.0.13") && h3.contains("connection refused"),
-        "{h3}"
+        "{h3}\n{diag}"
     );
     for n in ["pg-test-1", "pg-test-2"] {
         let h = host(n);
         let checks = h["checks"].as_array().unwrap();
-        assert!(checks.len() >= 8, "{n} inspected: {h}");
+        assert!(checks.len() >= 8, "{n} inspected: {h}\n{diag}");
         let postgres = checks.iter().find(|c| c["check"] == "postgres").unwrap();
-        assert_eq!(postgres["status"], "pass", "{h}");
+        assert_eq!(postgres["status"], "pass", "{h}\n{diag}");
     }
     // The audit log: start and finish (failed), with every host.
-    let audit = AuditLog::new(&state.path().join("pigsty-tui"))
-        .read_all()
-        .unwrap();
     let fin = audit.iter().find(|r| r.event == "finish").expect("finish");
     assert_eq!(fin.status, "failed");
     assert_eq!(fin.hosts.len(), 3, "{fin:?}");
     // The task log: the other members' output, and pg-test-3's error.
-    let log = std::fs::read_to_string(&fin.log).unwrap();
     for n in ["pg-test-1", "pg-test-2"] {
         assert!(log.contains(&format!("{n} out| @@ role")), "{log}");
     }
@@ -856,6 +864,7 @@ async fn a_gigabyte_of_remote_output() {
     let rss0 = rss_kb();
     let t0 = Instant::now();
     let (task, mut events) = runner.start(p).unwrap();
+    eprintln!("started after waiting for the sandbox lock");
     // Like the console: events drained as they come, memory sampled.
     let mut received = 0u64;
     let mut peak = rss0;
@@ -896,7 +905,10 @@ async fn a_gigabyte_of_remote_output() {
         s.log_path.clone()
     };
     // Every byte is in the task log.
+    let t1 = Instant::now();
+    let size = std::fs::metadata(&log_path).unwrap().len();
     let logged = logged_stdout_bytes(&log_path, &t.name);
+    eprintln!("read the {size}-byte log in {:?}", t1.elapsed());
     assert_eq!(logged, expected, "bytes in {}", log_path.display());
     std::fs::remove_file(&log_path).unwrap();
     assert!(!log_path.exists());
@@ -953,4 +965,109 @@ async fn binary_output_is_logged_byte_for_byte() {
     assert!(got == want, "the logged bytes differ");
     assert!(task.state().output[&t.name].lines().count() > 0);
     pool.close_all().await;
+}
+
+/// Peak resident set size (VmHWM, kB) of a process.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The real console (tmux, 80x24, polling every second) while pg-test-1's
+/// Patroni sends 50 MB answers and Prometheus sends broken JSON: it keeps
+/// running and drawing, its header shows both failing sources, its memory
+/// stays bounded, and it quits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_console_survives_lying_endpoints() {
+    use crate::tmux::{Tmux, have_tmux};
+    let sb = sandbox();
+    let _s = sb.shared().await;
+    assert!(have_tmux(), "this test needs tmux (apt-get install tmux)");
+    let patroni = FaultProxy::start(
+        "127.0.0.11",
+        format!("127.0.0.11:{PATRONI_PORT}").parse().unwrap(),
+        Fault::Huge {
+            bytes: 50 << 20,
+            declared: false,
+        },
+    )
+    .await;
+    let prom = FaultProxy::start(
+        META_IP,
+        format!("{META_IP}:{PROMETHEUS_PORT}").parse().unwrap(),
+        Fault::MalformedJson,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory_with_patroni_port(sb, dir.path(), "127.0.0.11", patroni.port());
+    let config = dir.path().join("config/pigsty-tui");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.yml"),
+        format!("prometheus_url: http://{}\n", prom.addr),
+    )
+    .unwrap();
+    let q = |p: &Path| format!("'{}'", p.display());
+    let script = format!(
+        "env -u SSH_AUTH_SOCK {guard}=1 HOME={home} XDG_STATE_HOME={home} \
+         XDG_CONFIG_HOME={home}/config {bin} -i {inv} --refresh 1; echo EXITED:$?; sleep 30",
+        guard = pigsty_tui::net_guard::ENV,
+        home = q(dir.path()),
+        bin = q(Path::new(env!("CARGO_BIN_EXE_pigsty-tui"))),
+        inv = q(&inv),
+    );
+    let t = Tmux::start(&script, 80, 24);
+    let header = |s: &str| s.lines().next().unwrap_or("").to_string();
+    let screen = tokio::task::block_in_place(|| {
+        t.wait_for_within("both failing badges", Duration::from_secs(60), |s| {
+            let h = header(s);
+            h.matches('✗').count() >= 2
+        })
+    });
+    let h = header(&screen);
+    assert!(h.contains("pat") || h.contains("Patroni"), "{screen}");
+    assert!(h.contains("prom") || h.contains("Prometheus"), "{screen}");
+    // Several more poll rounds of 50 MB answers.
+    let requests = patroni.requests();
+    tokio::task::block_in_place(|| {
+        let until = Instant::now() + Duration::from_secs(60);
+        while patroni.requests() < requests + 6 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    assert!(
+        patroni.requests() >= requests + 6,
+        "the console kept polling"
+    );
+    let per_request = patroni.bytes_sent() / patroni.requests();
+    assert!(per_request < 28 << 20, "{per_request} bytes per request");
+    // Still drawing: the tree is there.
+    let screen = t.screen();
+    assert!(screen.contains("pg-test-1"), "{screen}");
+    let shell: u32 = t.display("#{pane_pid}").trim().parse().unwrap();
+    let console = std::process::Command::new("pgrep")
+        .args(["-P", &shell.to_string()])
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&console.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no console process under {shell}"));
+    let peak = peak_rss_kb(pid).unwrap();
+    eprintln!(
+        "console pid {pid}: peak RSS {peak} kB after {} requests of 50 MB",
+        patroni.requests()
+    );
+    assert!(peak < 200 * 1024, "the console peaked at {peak} kB");
+    t.keys(&["q"]);
+    let end = tokio::task::block_in_place(|| {
+        t.wait_for_within("the console to quit", Duration::from_secs(20), |s| {
+            s.contains("EXITED:")
+        })
+    });
+    assert!(end.contains("EXITED:0"), "{end}");
 }
