@@ -347,7 +347,7 @@ proptest! {
     /// The inspection script's output, edited line by line, evaluated for
     /// every host of the sandbox.
     #[test]
-    fn inspection_output(out in mutate::text_input(vec![inspection_seed()], " ")) {
+    fn inspection_output(out in mutate::text_input(inspection_seeds(), " ")) {
         let d = deployment();
         let insp = Inspection::new(&d, &Snapshot::empty(), None).unwrap();
         for h in &insp.hosts {
@@ -526,19 +526,30 @@ fn haproxy_csv_in() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// What the inspection script prints on a healthy primary (sections
-/// `@@ name`, each closed by `@@rc N`).
-fn inspection_seed() -> String {
-    "@@ role\nt|primary\n@@rc 0\n\
-     @@ replication\npg-test-2|streaming|async|0|127.0.0.1\npg-test-3|streaming|async|1024|127.0.0.1\n@@rc 0\n\
-     @@ recovery\nf\n@@rc 0\n\
-     @@ slots\npg_test_2|physical|t|0\n@@rc 0\n\
-     @@ disk\n/dev/vda 263174212 80000000 170000000 33% /\n@@rc 0\n\
-     @@ load\n0.52 0.40 0.33 1/200 1234\n2\n@@rc 0\n\
-     @@ memory\nMem: 24000000 8000000 8000000 0 8000000 15000000\n@@rc 0\n\
-     @@ patroni\n{\"state\": \"running\", \"role\": \"master\"}\n@@rc 0\n\
-     @@ ports\nLISTEN 0 128 127.0.0.11:5432 0.0.0.0:*\nLISTEN 0 128 [::]:22 [::]:*\nLISTEN 0 128 [fe80::1%lo]:9100 *:*\n@@rc 0\n"
-        .to_string()
+/// What the inspection script prints on a healthy primary and replica
+/// (sections `@@ name`, each closed by `@@rc N`), as on the sandbox.
+fn inspection_seeds() -> Vec<String> {
+    let common = "@@ disk\n/dev/vda 270465425408 83312336896 173063389184 33% /\n@@rc 0\n\
+         @@ load\n0.52 0.40 0.33 1/200 1234\n2\n@@rc 0\n\
+         @@ memory\n               total        used        free      shared  buff/cache   available\n\
+         Mem:     25216204800  8000000000  8000000000     1000000  9216204800 15000000000\n\
+         Swap:              0           0           0\n@@rc 0\n\
+         @@ patroni\n200\n@@rc 0\n\
+         @@ ports\nLISTEN 0 128 127.0.0.11:5432 0.0.0.0:*\nLISTEN 0 4096 127.0.0.11:8008 0.0.0.0:*\n\
+         LISTEN 0 128 [::]:22 [::]:*\nLISTEN 0 128 [fe80::1%lo]:9100 *:*\n@@rc 0\n";
+    vec![
+        format!(
+            "@@ role\nf\n@@rc 0\n\
+             @@ replication\npg-test-2|streaming|async|0\npg-test-3|streaming|async|1024\n@@rc 0\n\
+             @@ slots\npg_test_2|physical|t\npg_test_3|physical|t\n@@rc 0\n{common}"
+        ),
+        format!(
+            "@@ role\nt\n@@rc 0\n\
+             @@ receiver\nstreaming|127.0.0.11|5432|pg_test_2\n@@rc 0\n\
+             @@ slots\n@@rc 0\n{common}"
+        ),
+        "@@ role\npsql: error: connection to server failed\n@@rc 2\n@@ disk\n@@rc 1\n".to_string(),
+    ]
 }
 
 /// Event lines of the callback (JSON payloads edited like the other JSON

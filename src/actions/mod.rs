@@ -704,9 +704,11 @@ impl ActionPlan {
 
 /// Start `plan` on `runner`, wait for the end; returns the task's final state.
 pub async fn run_to_end(runner: &TaskRunner, plan: &ActionPlan) -> Result<TaskState, String> {
-    let (task, _events) = runner
+    let (task, events) = runner
         .start(plan.pipeline())
         .map_err(|e| format!("cannot start the task: {e}"))?;
+    // Unread events would queue every output chunk in memory until the end.
+    drop(events);
     task.wait().await;
     let state = task.state().clone();
     Ok(state)

@@ -552,6 +552,56 @@ mod tests {
         );
     }
 
+    /// An endpoint that sends more than [`MAX_BODY`] (declared or not) is
+    /// an error once the limit is passed; it is not read to the end.
+    #[tokio::test]
+    async fn answers_over_the_limit_are_refused() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = sent.clone();
+        let server = tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((mut sock, _)) = l.accept().await {
+                let mut req = [0u8; 1024];
+                let _ = sock.read(&mut req).await;
+                let head = if n == 0 {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n"
+                } else {
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                };
+                n += 1;
+                let _ = sock.write_all(head.as_bytes()).await;
+                let block = vec![b'x'; 1 << 20];
+                for _ in 0..50 {
+                    if sock.write_all(&block).await.is_err() {
+                        break;
+                    }
+                    counter.fetch_add(block.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        let http = Http::new(Duration::from_secs(1), Duration::from_secs(10), 4);
+        let url = format!("http://127.0.0.1:{port}/cluster");
+        let e = http.get("patroni x", &url, None).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "patroni x: GET /cluster: the answer is larger than 16 MiB (Content-Length 52428800); not read"
+        );
+        let e = http.get("patroni x", &url, None).await.unwrap_err();
+        assert!(
+            e.detail
+                .starts_with("GET /cluster: the answer is larger than 16 MiB (more than 16"),
+            "{e}"
+        );
+        assert_eq!(e.kind, ErrorKind::Malformed);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let total = sent.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(total < 80 << 20, "the server could send {total} bytes");
+        server.abort();
+    }
+
     #[test]
     fn io_errors_read_plainly() {
         let e = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);

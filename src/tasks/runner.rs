@@ -201,11 +201,22 @@ pub struct OutputLine {
     pub text: String,
 }
 
-/// The last lines of output of one host (bounded ring).
+/// Longest line a [`Scrollback`] keeps whole: output without newlines
+/// (one 1 GB line, binary data) is cut into lines of at most this many bytes.
+pub const MAX_LINE_BYTES: usize = 16 << 10;
+
+/// Most text a [`Scrollback`] holds; older lines go first (the task log
+/// keeps everything).
+pub const MAX_SCROLLBACK_BYTES: usize = 8 << 20;
+
+/// The last lines of output of one host (bounded ring: at most `cap` lines
+/// and [`MAX_SCROLLBACK_BYTES`] of text, lines of at most [`MAX_LINE_BYTES`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scrollback {
     lines: VecDeque<OutputLine>,
     cap: usize,
+    /// Text bytes in `lines`.
+    bytes: usize,
     /// Unfinished last line per (step, stream).
     partial: Vec<((usize, Stream), Vec<u8>)>,
     dropped: u64,
@@ -216,6 +227,7 @@ impl Scrollback {
         Scrollback {
             lines: VecDeque::new(),
             cap: cap.max(1),
+            bytes: 0,
             partial: Vec::new(),
             dropped: 0,
         }
@@ -226,11 +238,16 @@ impl Scrollback {
         if text.ends_with('\r') {
             text.pop();
         }
-        if self.lines.len() == self.cap {
-            self.lines.pop_front();
-            self.dropped += 1;
-        }
+        self.bytes += text.len();
         self.lines.push_back(OutputLine { step, stream, text });
+        while self.lines.len() > self.cap
+            || (self.bytes > MAX_SCROLLBACK_BYTES && self.lines.len() > 1)
+        {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= old.text.len();
+                self.dropped += 1;
+            }
+        }
     }
 
     /// Add a chunk; complete lines go to the ring.
@@ -248,11 +265,27 @@ impl Scrollback {
         let mut start = 0;
         while let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') {
             let end = start + nl;
-            self.push_line(step, stream, &buf[start..end]);
+            self.push_line_cut(step, stream, &buf[start..end]);
             start = end + 1;
+        }
+        // A line that never ends is cut rather than held whole.
+        while buf.len() - start > MAX_LINE_BYTES {
+            let cut = utf8_cut(&buf, start, start + MAX_LINE_BYTES);
+            self.push_line(step, stream, &buf[start..cut]);
+            start = cut;
         }
         buf.drain(..start);
         self.partial[idx].1 = buf;
+    }
+
+    /// [`Self::push_line`] in pieces of at most [`MAX_LINE_BYTES`].
+    fn push_line_cut(&mut self, step: usize, stream: Stream, mut bytes: &[u8]) {
+        while bytes.len() > MAX_LINE_BYTES {
+            let cut = utf8_cut(bytes, 0, MAX_LINE_BYTES);
+            self.push_line(step, stream, &bytes[..cut]);
+            bytes = &bytes[cut..];
+        }
+        self.push_line(step, stream, bytes);
     }
 
     /// Turn unfinished lines of `step` into lines (the step ended).
@@ -264,7 +297,7 @@ impl Scrollback {
             .map(|((s, st), b)| (*s, *st, std::mem::take(b)))
             .collect();
         for (s, st, b) in parts {
-            self.push_line(s, st, &b);
+            self.push_line_cut(s, st, &b);
         }
         self.partial.retain(|(_, b)| !b.is_empty());
     }
@@ -289,6 +322,21 @@ impl Scrollback {
     /// Lines pushed out of the ring (still in the log file).
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+}
+
+/// Where to cut `buf[start..]` at most at `max`: the start of the UTF-8
+/// character at `max` (so no character is split), or `max` itself for
+/// bytes that are not UTF-8.
+fn utf8_cut(buf: &[u8], start: usize, max: usize) -> usize {
+    let mut cut = max;
+    while cut > start && cut < buf.len() && (buf[cut] & 0xC0) == 0x80 && max - cut < 3 {
+        cut -= 1;
+    }
+    if cut == start || (buf.get(cut).is_some_and(|b| b & 0xC0 == 0x80)) {
+        max
+    } else {
+        cut
     }
 }
 

@@ -9,6 +9,9 @@
 //! switch over, kill or stop something.
 
 mod actions;
+#[path = "../support/fault_proxy.rs"]
+mod fault_proxy;
+mod faults;
 mod harness;
 mod playbooks;
 mod provision;

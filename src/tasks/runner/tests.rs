@@ -392,6 +392,43 @@ fn scrollback_is_bounded_and_splits_lines() {
     assert_eq!(sb.pending().count(), 0);
 }
 
+/// Output without newlines (or with huge lines) is cut, and the ring holds
+/// a bounded amount of text whatever the line lengths.
+#[test]
+fn scrollback_bounds_long_lines_and_total_bytes() {
+    let mut sb = Scrollback::new(100_000);
+    // 1 MiB in one line, fed in odd chunks, with multi-byte characters.
+    let line = "é".repeat(512 << 10);
+    for chunk in line.as_bytes().chunks(7777) {
+        sb.push(0, Stream::Stdout, chunk);
+        assert!(sb.pending().all(|l| l.text.len() <= MAX_LINE_BYTES));
+    }
+    sb.flush(0);
+    let texts: Vec<&str> = sb.lines().map(|l| l.text.as_str()).collect();
+    assert!(
+        texts
+            .iter()
+            .all(|t| t.len() <= MAX_LINE_BYTES && !t.contains('\u{fffd}'))
+    );
+    assert_eq!(
+        texts.concat(),
+        line,
+        "cut at character boundaries, nothing lost"
+    );
+    // One huge line with a newline, then 64 MiB of lines: bounded text.
+    let mut big = vec![b'x'; 3 * MAX_LINE_BYTES + 5];
+    big.push(b'\n');
+    sb.push(1, Stream::Stderr, &big);
+    let block = vec![b'y'; 1 << 20];
+    for _ in 0..64 {
+        sb.push(1, Stream::Stdout, &block);
+    }
+    let total: usize = sb.lines().map(|l| l.text.len()).sum();
+    assert!(total <= MAX_SCROLLBACK_BYTES, "{total}");
+    assert!(sb.dropped() > 0);
+    assert!(sb.lines().all(|l| l.text.len() <= MAX_LINE_BYTES));
+}
+
 #[test]
 fn task_ids_are_unique_and_readable() {
     let dir = tempfile::tempdir().unwrap();
