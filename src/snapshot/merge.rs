@@ -52,6 +52,8 @@ struct PatroniState {
 #[derive(Debug, Clone)]
 pub struct State {
     interval: Duration,
+    /// How often port probes run (their observations go stale after three).
+    probe_period: Duration,
     history_cap: usize,
     instance_label: String,
     cluster_label: String,
@@ -72,6 +74,7 @@ impl State {
     pub fn new(cfg: &SourcesConfig) -> Self {
         State {
             interval: cfg.interval,
+            probe_period: cfg.probe_period().max(cfg.interval),
             history_cap: cfg.history_cap.max(1),
             instance_label: cfg.queries.instance_label.clone(),
             cluster_label: cfg.queries.cluster_label.clone(),
@@ -86,6 +89,44 @@ impl State {
             alerts: None,
             haproxy: BTreeMap::new(),
             probes: HashMap::new(),
+        }
+    }
+
+    /// The nodes (IPs) whose port probes should run now because of this
+    /// batch, before it is merged: a Patroni member that stops or starts
+    /// answering, a HAProxy server that goes up or down.
+    pub fn nodes_to_probe(&self, d: &Deployment, b: &Batch) -> Vec<String> {
+        let ip_of = |member: &str| d.instance(member).map(|i| i.ip.clone());
+        match (&b.source.kind, &b.result) {
+            (SourceKind::Patroni, r) => {
+                let was_ok = self.sources.get(&b.source.name).map(|s| s.ok);
+                match (&b.source.subject, was_ok) {
+                    (Some(m), Some(was)) if was != r.is_ok() => ip_of(m).into_iter().collect(),
+                    _ => Vec::new(),
+                }
+            }
+            (_, Ok(Observation::Haproxy { ip, proxies, .. })) => {
+                let Some(prev) = self.haproxy.get(ip) else {
+                    return Vec::new();
+                };
+                let up = |ps: &[ProxyStat]| -> BTreeSet<(String, String, bool)> {
+                    ps.iter()
+                        .flat_map(|p| {
+                            p.servers
+                                .iter()
+                                .map(|s| (p.name.clone(), s.name.clone(), s.is_up()))
+                        })
+                        .collect()
+                };
+                let (before, now) = (up(&prev.value), up(proxies));
+                let members: BTreeSet<&String> = before
+                    .symmetric_difference(&now)
+                    .map(|(_, server, _)| server)
+                    .collect();
+                let ips: BTreeSet<String> = members.into_iter().filter_map(|m| ip_of(m)).collect();
+                ips.into_iter().collect()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -255,10 +296,21 @@ impl State {
     pub fn build(&mut self, d: &Deployment, now: SystemTime) -> Snapshot {
         self.seq += 1;
         let prom_by_ins = self.prom_by_instance(d, now);
+        // Members by the cluster they report (their scope), once: each
+        // cluster then looks at its own members only.
+        let mut by_scope: HashMap<&str, Vec<&String>> = HashMap::new();
+        for m in self.patroni.keys() {
+            if let Some(scope) = self.member_cluster(m) {
+                by_scope.entry(scope.as_str()).or_default().push(m);
+            }
+        }
         let clusters: Vec<ClusterLive> = d
             .clusters
             .iter()
-            .map(|c| self.build_cluster(d, c, &prom_by_ins, now))
+            .map(|c| {
+                let scoped = by_scope.get(c.name.as_str()).map_or(&[][..], |v| v);
+                self.build_cluster(d, c, scoped, &prom_by_ins, now)
+            })
             .collect();
 
         let services = self.build_services(d, now);
@@ -328,24 +380,30 @@ impl State {
         out
     }
 
+    /// One cluster; `scoped` are the members whose Patroni reports this
+    /// cluster as its scope (declared or not).
     fn build_cluster(
         &self,
         d: &Deployment,
         c: &crate::model::Cluster,
+        scoped: &[&String],
         prom_by_ins: &HashMap<String, PromInstance>,
         now: SystemTime,
     ) -> ClusterLive {
         let dcs = self.dcs.get(&c.name);
         // The /cluster view: the self-declared leader's, else the newest.
-        let views: Vec<(&String, &Obs<ClusterView>, bool)> = self
-            .patroni
-            .iter()
-            .filter_map(|(m, ps)| {
+        let mut members: Vec<&String> = c.instances.iter().map(|i| &i.name).collect();
+        members.extend(
+            scoped
+                .iter()
+                .filter(|m| !c.instances.iter().any(|i| &i.name == **m)),
+        );
+        let views: Vec<(&String, &Obs<ClusterView>, bool)> = members
+            .into_iter()
+            .filter_map(|m| {
+                let (m, ps) = self.patroni.get_key_value(m)?;
                 let claims = ps.status.as_ref().is_some_and(|s| s.value.claims_leader());
                 ps.cluster.as_ref().map(|v| (m, v, claims))
-            })
-            .filter(|(m, _, _)| {
-                c.instances.iter().any(|i| &i.name == *m) || self.member_cluster(m) == Some(&c.name)
             })
             .collect();
         let cluster_view = views
@@ -744,7 +802,7 @@ impl State {
                     source: Some(o.source.clone()),
                     not_probed: r.not_probed,
                     http_status: r.http_status,
-                    stale: self.is_stale(now, o.at),
+                    stale: Self::age(now, o.at) > self.probe_period * 3,
                     ..Default::default()
                 },
             );

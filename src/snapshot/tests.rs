@@ -432,6 +432,53 @@ fn unreachable_member_is_unknown_and_names_the_endpoint() {
 }
 
 #[test]
+fn probes_run_early_on_the_nodes_whose_state_flips() {
+    let (d, mut st) = setup();
+    // Nothing known before: nothing flips.
+    assert!(
+        st.nodes_to_probe(&d, &patroni_err("pg-test-2", secs(0)))
+            .is_empty()
+    );
+    healthy(&mut st, secs(0), "pg-test-1", 1);
+    st.apply(haproxy_ok(
+        secs(0),
+        "127.0.0.11",
+        &[("pg-test-1", "UP"), ("pg-test-2", "DOWN")],
+    ));
+    // A member that stops answering, and answers again.
+    let down = patroni_err("pg-test-2", secs(2));
+    assert_eq!(st.nodes_to_probe(&d, &down), ["127.0.0.12"]);
+    st.apply(down);
+    let again = patroni_err("pg-test-2", secs(4));
+    assert!(st.nodes_to_probe(&d, &again).is_empty(), "still down");
+    st.apply(again);
+    let back = patroni_ok(
+        "pg-test-2",
+        secs(6),
+        status("replica", 1, json!({})),
+        Ok(cluster_view("pg-test-1", 1)),
+    );
+    assert_eq!(st.nodes_to_probe(&d, &back), ["127.0.0.12"]);
+    // HAProxy: the same states change nothing; a server going down or
+    // up names its node.
+    let same = haproxy_ok(
+        secs(2),
+        "127.0.0.11",
+        &[("pg-test-1", "UP"), ("pg-test-2", "DOWN")],
+    );
+    assert!(st.nodes_to_probe(&d, &same).is_empty());
+    let flipped = haproxy_ok(
+        secs(2),
+        "127.0.0.11",
+        &[("pg-test-1", "DOWN"), ("pg-test-2", "UP")],
+    );
+    assert_eq!(
+        st.nodes_to_probe(&d, &flipped),
+        ["127.0.0.11", "127.0.0.12"]
+    );
+}
+
+#[test]
 fn patroni_port_state_comes_from_the_patroni_poller() {
     let (d, mut st) = setup();
     healthy(&mut st, secs(0), "pg-test-1", 1);

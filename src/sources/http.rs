@@ -255,8 +255,12 @@ pub const MAX_BODY: usize = 16 << 20;
 pub struct Http {
     client: reqwest::Client,
     limit: Arc<Semaphore>,
-    /// Default total timeout of one request (waiting for a permit included).
+    /// Default total timeout of one request, from the moment it holds a
+    /// permit: waiting behind other requests (a large deployment queues
+    /// thousands per round) is not the endpoint's fault.
     pub timeout: Duration,
+    /// TCP connect timeout (also that of port probes).
+    pub connect_timeout: Duration,
 }
 
 impl fmt::Debug for Http {
@@ -289,6 +293,7 @@ impl Http {
             client,
             limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
             timeout,
+            connect_timeout,
         }
     }
 
@@ -343,17 +348,12 @@ impl Http {
         timeout: Duration,
         bounded: bool,
     ) -> Result<Response, SourceError> {
+        let _permit = if bounded {
+            Some(self.permit().await)
+        } else {
+            None
+        };
         let work = async {
-            let _permit = if bounded {
-                Some(
-                    self.limit
-                        .acquire()
-                        .await
-                        .expect("semaphore is never closed"),
-                )
-            } else {
-                None
-            };
             let request = req.build().map_err(|e| from_reqwest(source, &e))?;
             if let Some(host) = request.url().host_str() {
                 crate::net_guard::check_host(host)

@@ -215,7 +215,11 @@ impl MemberStatus {
 
     /// Whether the member says it is the (standby) leader.
     pub fn claims_leader(&self) -> bool {
-        matches!(self.role().as_str(), "leader" | "standby_leader")
+        // `role()` without its allocation: master/primary map to leader.
+        matches!(
+            self.raw_role.as_str(),
+            "master" | "primary" | "leader" | "standby_leader"
+        )
     }
 
     /// The WAL position: `location` on a primary, replayed on a replica.
@@ -304,6 +308,9 @@ pub struct PatroniPoller {
     polls_since_history: u32,
     /// Whether `/history` is read at all.
     history: bool,
+    /// The last poll failed: ask `/patroni` alone first (a dead member
+    /// then costs one request, not two or three).
+    failed: bool,
 }
 
 /// Re-read `/history` at least this often even when the timeline is steady.
@@ -320,6 +327,7 @@ impl PatroniPoller {
             last_timeline: None,
             polls_since_history: 0,
             history: true,
+            failed: false,
         }
     }
 
@@ -340,6 +348,22 @@ impl PatroniPoller {
     }
 
     pub async fn poll(&mut self) -> Result<MemberReport, SourceError> {
+        let r = self.poll_inner().await;
+        self.failed = r.is_err();
+        r
+    }
+
+    async fn poll_inner(&mut self) -> Result<MemberReport, SourceError> {
+        if self.failed {
+            // Down last time: check it answers before asking for the rest.
+            let status = self.get("/patroni").await?;
+            let status = parse_patroni(&self.name, &status)?;
+            let cluster = self
+                .get("/cluster")
+                .await
+                .and_then(|b| parse_cluster(&self.name, &b));
+            return Ok(self.report(status, cluster, None));
+        }
         let want_history = self.history
             && (self.history_for.is_none()
                 || self.history_for != self.last_timeline
@@ -356,6 +380,15 @@ impl PatroniPoller {
         let status = parse_patroni(&self.name, &status?)?;
         let cluster = cluster.and_then(|b| parse_cluster(&self.name, &b));
         let history = history.map(|h| h.and_then(|b| parse_history(&self.name, &b)));
+        Ok(self.report(status, cluster, history))
+    }
+
+    fn report(
+        &mut self,
+        status: MemberStatus,
+        cluster: Result<ClusterView, SourceError>,
+        history: Option<Result<Vec<HistoryEntry>, SourceError>>,
+    ) -> MemberReport {
         self.last_timeline = status.timeline;
         match &history {
             Some(Ok(_)) => {
@@ -364,12 +397,12 @@ impl PatroniPoller {
             }
             _ => self.polls_since_history += 1,
         }
-        Ok(MemberReport {
+        MemberReport {
             endpoint: self.endpoint.clone(),
             status,
             cluster,
             history,
-        })
+        }
     }
 }
 

@@ -117,18 +117,132 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
     r
 }
 
-/// Probe every target of one node concurrently.
+/// Probe every target of one node: the first TCP port alone, then the
+/// others concurrently. When the first connect times out the host is not
+/// answering (down, or its packets dropped): the other ports are reported
+/// down without a try each, so a dead node costs one connect timeout and
+/// one concurrency permit instead of one per port.
 pub async fn probe_all(
     http: &Http,
     targets: &[ProbeTarget],
     timeout: Duration,
 ) -> Vec<ProbeResult> {
-    futures::future::join_all(targets.iter().map(|t| probe(http, t, timeout))).await
+    let first = targets
+        .iter()
+        .position(|t| t.proto == Proto::Tcp && t.http_health.is_none());
+    let Some(first) = first else {
+        return futures::future::join_all(targets.iter().map(|t| probe(http, t, timeout))).await;
+    };
+    let head = probe(http, &targets[first], timeout).await;
+    let host_silent = head.health == Health::Down
+        && head
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("timed out"));
+    futures::future::join_all(targets.iter().enumerate().map(|(i, t)| {
+        let head = &head;
+        async move {
+            if i == first {
+                return head.clone();
+            }
+            if host_silent && t.proto == Proto::Tcp {
+                return ProbeResult {
+                    name: t.name.clone(),
+                    ip: t.ip.clone(),
+                    port: t.port,
+                    health: Health::Down,
+                    latency: None,
+                    error: Some(format!(
+                        "not probed: the host did not answer on port {} within {} ms",
+                        head.port,
+                        timeout.as_millis()
+                    )),
+                    not_probed: false,
+                    http_status: None,
+                };
+            }
+            probe(http, t, timeout).await
+        }
+    }))
+    .await
+}
+
+/// Whether none of the probed ports answered because the host did not
+/// (its poller then backs off like a failing source).
+pub fn host_silent(results: &[ProbeResult]) -> bool {
+    let mut probed = results.iter().filter(|r| !r.not_probed).peekable();
+    probed.peek().is_some()
+        && probed.all(|r| {
+            r.health == Health::Down
+                && r.error.as_deref().is_some_and(|e| {
+                    e.starts_with("timed out") || e.starts_with("not probed: the host")
+                })
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port whose accept queue is full: the kernel drops further SYNs,
+    /// as for a host that is down.
+    async fn black_hole() -> (tokio::net::TcpListener, u16, Vec<tokio::net::TcpStream>) {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let l = sock.listen(0).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let mut fillers = Vec::new();
+        for _ in 0..2 {
+            let c = tokio::net::TcpStream::connect(("127.0.0.1", port));
+            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(200), c).await {
+                fillers.push(s);
+            }
+        }
+        (l, port, fillers)
+    }
+
+    #[tokio::test]
+    async fn a_silent_host_costs_one_connect_timeout() {
+        let http = Http::new(Duration::from_millis(200), Duration::from_millis(500), 8);
+        let (_hole, silent, _fillers) = black_hole().await;
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open_port = open.local_addr().unwrap().port();
+        let timeout = Duration::from_millis(200);
+        let t0 = Instant::now();
+        let r = probe_all(
+            &http,
+            &[target(silent, Proto::Tcp), target(open_port, Proto::Tcp)],
+            timeout,
+        )
+        .await;
+        assert!(
+            t0.elapsed() < Duration::from_millis(390),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(r[0].health, Health::Down);
+        assert_eq!(r[0].error.as_deref(), Some("timed out after 200 ms"));
+        assert_eq!(r[1].health, Health::Down);
+        assert_eq!(
+            r[1].error.as_deref(),
+            Some(
+                format!("not probed: the host did not answer on port {silent} within 200 ms")
+                    .as_str()
+            )
+        );
+        assert!(host_silent(&r));
+        // A refused first port says the host is there: the others are probed.
+        drop(_hole);
+        let r = probe_all(
+            &http,
+            &[target(silent, Proto::Tcp), target(open_port, Proto::Tcp)],
+            timeout,
+        )
+        .await;
+        assert_eq!(r[0].error.as_deref(), Some("connection refused"));
+        assert_eq!(r[1].health, Health::Up, "{:?}", r[1]);
+        assert!(!host_silent(&r));
+    }
 
     fn target(port: u16, proto: Proto) -> ProbeTarget {
         ProbeTarget {
@@ -153,6 +267,7 @@ mod tests {
         assert_eq!(down.health, Health::Down);
         assert_eq!(down.error.as_deref(), Some("connection refused"));
         let udp = probe(&http, &target(123, Proto::Udp), Duration::from_millis(500)).await;
+        assert!(!host_silent(std::slice::from_ref(&udp)));
         assert!(!is_liveness_path("/metrics"));
         assert!(!is_liveness_path("/metrics/"));
         assert!(is_liveness_path("/-/ready"));

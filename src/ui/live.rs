@@ -385,7 +385,9 @@ pub fn short_time(rfc3339: &str) -> String {
 
 /// Whether a source's last success is older than three poll intervals.
 pub fn source_stale(snapshot: &Snapshot, s: &SourceStatus) -> bool {
-    let limit = (snapshot.interval.as_millis() as u64).saturating_mul(3);
+    // Three of the source's own periods (port probes run less often).
+    let period = snapshot.interval.max(s.next_in.unwrap_or_default());
+    let limit = (period.as_millis() as u64).saturating_mul(3);
     limit > 0 && s.age_ms.is_some_and(|a| a > limit)
 }
 

@@ -272,10 +272,16 @@ async fn collector_publishes_and_stops_on_cancel() {
     .await;
     for src in &s2.sources {
         assert!(src.ok, "{} failed: {:?}", src.name, src.last_error);
-        // Watches only report changes; everything else polls every interval.
+        // Watches only report changes; port probes run every
+        // `probe_every` intervals; everything else polls every interval.
+        let period = if src.kind == SourceKind::Probe {
+            cfg(interval).probe_period()
+        } else {
+            interval
+        };
         if !src.name.contains(" watch ") && src.kind != SourceKind::Alertmanager {
             assert!(
-                src.age_ms.unwrap() < 3 * interval.as_millis() as u64,
+                src.age_ms.unwrap() < 3 * period.as_millis() as u64,
                 "{} is {} ms old",
                 src.name,
                 src.age_ms.unwrap()

@@ -1,0 +1,499 @@
+//! Polling at scale (issue #8): a generated deployment of 100 clusters x 10
+//! instances moved onto loopback addresses (infra and etcd on
+//! 127.100.0.1-3, the nodes on 127.101.x.y), every port of every node served
+//! by a small in-process responder (Patroni's /patroni and /cluster, HAProxy
+//! stats, the etcd gateway with watches, Prometheus, Alertmanager; plain
+//! accept-and-close elsewhere), and 10 % of the nodes dead: their ports have
+//! a full accept queue, so the kernel drops SYNs as for a host that is down
+//! and every connect runs into its timeout.
+//!
+//! It measures (figures in README "Benchmarks"):
+//! 1. one `pigsty-tui status --format json` round over all of it, as a whole
+//!    process (the binary this bench is built with);
+//! 2. the collector (`sources::spawn`, 2 s interval) for a while: whether
+//!    every live source completes each round within the interval, its CPU
+//!    time and the process's resident memory (responders included).
+//!
+//! With `--hold SECS` it then keeps the responders up and writes the
+//! inventory to `--inventory PATH` for a console measurement
+//! (`benches/console_scale.sh`).
+//!
+//! Run: `cargo bench --bench poll_scale` (loopback only; the sandbox is not
+//! needed). `PIGSTY_TUI_LOOPBACK_ONLY=1` is set for the child processes.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use pigsty_tui::inventory;
+use pigsty_tui::model::{Deployment, Proto};
+use pigsty_tui::sources::{self, SourceKind, SourcesConfig};
+
+const CLUSTERS: usize = 100;
+const PER_CLUSTER: usize = 10;
+/// The member of each cluster that is dead (0-based position): 10 %.
+const DEAD_POSITION: usize = 9;
+const COLLECT_FOR: Duration = Duration::from_secs(40);
+
+/// The generated inventory on loopback addresses.
+fn loopback_inventory() -> String {
+    inventory::generate_inventory(CLUSTERS, PER_CLUSTER)
+        .replace("10.0.0.", "127.100.0.")
+        .replace(" 10.1.", " 127.101.")
+}
+
+/// What a port answers.
+#[derive(Clone)]
+enum Role {
+    Patroni {
+        member: Arc<String>,
+        cluster: Arc<String>,
+    },
+    Haproxy(Arc<String>),
+    Etcd,
+    Prometheus,
+    Alertmanager,
+    Plain,
+}
+
+fn http(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Read one request (head and a Content-Length body); `None` on EOF.
+async fn read_request(s: &mut TcpStream) -> Option<(String, String)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    let head_end = loop {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let mut first = head.lines().next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("").to_string();
+    let path = first.next().unwrap_or("/").to_string();
+    Some((method, path))
+}
+
+async fn answer(mut s: TcpStream, role: Role, json: Arc<Bodies>) {
+    let Some((_method, path)) = read_request(&mut s).await else {
+        return;
+    };
+    let resp = match (&role, path.split('?').next().unwrap_or("")) {
+        (Role::Patroni { member, .. }, "/patroni") => {
+            http("200 OK", &json.patroni[member.as_str()])
+        }
+        (Role::Patroni { cluster, .. }, "/cluster") => {
+            http("200 OK", &json.cluster[cluster.as_str()])
+        }
+        (Role::Patroni { .. }, "/history") => http("200 OK", "[]"),
+        (Role::Haproxy(cluster), _) => {
+            let csv = format!(
+                "# pxname,svname,status,type\n{cluster}-primary,FRONTEND,OPEN,0\n{cluster}-primary,BACKEND,UP,1\n"
+            );
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{csv}",
+                csv.len()
+            )
+            .into_bytes()
+        }
+        (Role::Etcd, "/v3/watch") => {
+            // A created watch that never reports anything: the stream stays open.
+            let msg = r#"{"result":{"header":{"revision":"1"},"created":true}}"#;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let chunk = format!("{:x}\r\n{msg}\r\n", msg.len());
+            if s.write_all(head.as_bytes()).await.is_err()
+                || s.write_all(chunk.as_bytes()).await.is_err()
+            {
+                return;
+            }
+            let mut sink = [0u8; 256];
+            while let Ok(n) = s.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+            return;
+        }
+        (Role::Etcd, "/v3/kv/range") => {
+            http("200 OK", r#"{"header":{"revision":"1"},"count":"0"}"#)
+        }
+        (Role::Prometheus, "/api/v1/query") | (Role::Prometheus, "/api/v1/query_range") => http(
+            "200 OK",
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+        ),
+        (Role::Alertmanager, "/api/v2/alerts") => http("200 OK", "[]"),
+        _ => http("200 OK", "{}"),
+    };
+    let _ = s.write_all(&resp).await;
+    let _ = s.shutdown().await;
+}
+
+/// Canned Patroni answers, by member and by cluster.
+struct Bodies {
+    patroni: HashMap<String, String>,
+    cluster: HashMap<String, String>,
+}
+
+fn bodies(d: &Deployment) -> Bodies {
+    let mut patroni = HashMap::new();
+    let mut cluster = HashMap::new();
+    for c in &d.clusters {
+        let mut members = Vec::new();
+        for (k, i) in c.instances.iter().enumerate() {
+            let leader = k == 0;
+            let body = if leader {
+                format!(
+                    r#"{{"state":"running","role":"primary","server_version":170000,"timeline":1,"xlog":{{"location":1000}},"replication":[],"patroni":{{"version":"4.0.4","scope":"{}","name":"{}"}}}}"#,
+                    c.name, i.name
+                )
+            } else {
+                format!(
+                    r#"{{"state":"running","role":"replica","server_version":170000,"timeline":1,"xlog":{{"received_location":1000,"replayed_location":1000}},"patroni":{{"version":"4.0.4","scope":"{}","name":"{}"}}}}"#,
+                    c.name, i.name
+                )
+            };
+            patroni.insert(i.name.clone(), body);
+            if k != DEAD_POSITION {
+                members.push(format!(
+                    r#"{{"name":"{}","role":"{}","state":"running","host":"{}","port":5432,"timeline":1,"lag":0}}"#,
+                    i.name,
+                    if leader { "leader" } else { "replica" },
+                    i.ip
+                ));
+            }
+        }
+        cluster.insert(
+            c.name.clone(),
+            format!(r#"{{"members":[{}]}}"#, members.join(",")),
+        );
+    }
+    Bodies { patroni, cluster }
+}
+
+/// Every TCP port the sources touch on one node, with what it answers.
+fn ports(d: &Deployment, ip: &str) -> Vec<(u16, Role)> {
+    let mut out: Vec<(u16, Role)> = Vec::new();
+    let instance = d.node(ip).and_then(|n| n.instance);
+    for t in sources::probe_targets(d, ip) {
+        if t.proto == Proto::Udp {
+            continue;
+        }
+        let role = match (t.port, instance) {
+            (p, Some(i)) if p == i.patroni_port() => Role::Patroni {
+                member: Arc::new(i.name.clone()),
+                cluster: Arc::new(i.cluster.clone()),
+            },
+            (9101, Some(i)) => Role::Haproxy(Arc::new(i.cluster.clone())),
+            (2379, _) => Role::Etcd,
+            (9090, _) => Role::Prometheus,
+            (9093, _) => Role::Alertmanager,
+            _ => Role::Plain,
+        };
+        out.push((t.port, role));
+    }
+    out
+}
+
+/// A listener whose accept queue is full: connects to it time out.
+async fn black_hole(addr: SocketAddr) -> std::io::Result<(TcpListener, Vec<TcpStream>)> {
+    let sock = TcpSocket::new_v4()?;
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    let l = sock.listen(0)?;
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await
+        {
+            fillers.push(s);
+        }
+    }
+    Ok((l, fillers))
+}
+
+struct Responders {
+    live_ports: usize,
+    dead_ports: usize,
+    _holes: Vec<(TcpListener, Vec<TcpStream>)>,
+}
+
+async fn start_responders(d: Arc<Deployment>) -> Responders {
+    let json = Arc::new(bodies(&d));
+    let dead: Vec<String> = d
+        .clusters
+        .iter()
+        .filter_map(|c| c.instances.get(DEAD_POSITION).map(|i| i.ip.clone()))
+        .collect();
+    let mut r = Responders {
+        live_ports: 0,
+        dead_ports: 0,
+        _holes: Vec::new(),
+    };
+    for ip in d.node_ips() {
+        for (port, role) in ports(&d, ip) {
+            let addr: SocketAddr = format!("{ip}:{port}").parse().expect("address");
+            if dead.iter().any(|x| x == ip) {
+                r._holes.push(
+                    black_hole(addr)
+                        .await
+                        .unwrap_or_else(|e| panic!("{addr}: {e}")),
+                );
+                r.dead_ports += 1;
+                continue;
+            }
+            let l = TcpListener::bind(addr)
+                .await
+                .unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
+            r.live_ports += 1;
+            let json = json.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((s, _)) = l.accept().await else {
+                        continue;
+                    };
+                    tokio::spawn(answer(s, role.clone(), json.clone()));
+                }
+            });
+        }
+    }
+    r
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time so far of this process's threads whose name starts with
+/// `prefix` (utime + stime of /proc/self/task/*/stat).
+fn cpu_time(prefix: &str) -> Duration {
+    let mut ticks = 0u64;
+    for t in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        let Some((head, after)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = head.split_once('(').map_or("", |(_, n)| n);
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        let f: Vec<u64> = after
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        // Fields after the name: state is [0]; utime [11], stime [12].
+        ticks += f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    }
+    Duration::from_millis(ticks * 10)
+}
+
+fn status_round(inventory: &Path) {
+    let bin = env!("CARGO_BIN_EXE_pigsty-tui");
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let out = std::process::Command::new(bin)
+            .args(["status", "--format", "json", "-i"])
+            .arg(inventory)
+            .env("PIGSTY_TUI_LOOPBACK_ONLY", "1")
+            .env(
+                "XDG_STATE_HOME",
+                std::env::temp_dir().join("pigsty-tui-poll-scale"),
+            )
+            .output()
+            .expect("run pigsty-tui status");
+        times.push(t.elapsed());
+        last = Some(out);
+    }
+    times.sort();
+    let out = last.expect("one run");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let sources = doc["sources"].as_array().cloned().unwrap_or_default();
+    let ok: Vec<&serde_json::Value> = sources.iter().filter(|s| s["status"] == "ok").collect();
+    let max_ok = ok
+        .iter()
+        .filter_map(|s| s["latency_ms"].as_f64())
+        .fold(0.0, f64::max);
+    println!(
+        "status --format json, {} instances: median {:?} of 3 (whole process), {} sources ok, {} failing, slowest ok source {max_ok:.0} ms",
+        CLUSTERS * PER_CLUSTER,
+        times[1],
+        ok.len(),
+        sources.len() - ok.len()
+    );
+}
+
+fn collect(d: Arc<Deployment>, rt: &tokio::runtime::Runtime) {
+    let interval = Duration::from_secs(2);
+    let cfg = SourcesConfig::with_interval(interval);
+    let settle = sources::settle_time(interval);
+    rt.block_on(async move {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let mut rx = sources::spawn(d, cfg, cancel.clone());
+        let started = Instant::now();
+        let cpu0 = (cpu_time("collector"), cpu_time("responder"));
+        let mut snapshots = 0u32;
+        let mut late_rounds = 0u32;
+        let mut worst_lateness = Duration::ZERO;
+        let mut last = None;
+        while started.elapsed() < COLLECT_FOR {
+            if tokio::time::timeout(Duration::from_secs(5), rx.changed())
+                .await
+                .is_err()
+            {
+                break;
+            }
+            let s = rx.borrow_and_update().clone();
+            snapshots += 1;
+            // After the first rounds, every source that answers must have
+            // answered within its own period (the interval; port probes
+            // every `probe_every` intervals) plus the merger's settle time.
+            if started.elapsed() > Duration::from_secs(12) {
+                let late = s
+                    .sources
+                    .iter()
+                    .filter(|x| x.ok && x.kind != SourceKind::Etcd)
+                    .filter_map(|x| {
+                        let age = Duration::from_millis(x.age_ms?);
+                        let due = x.next_in? + settle;
+                        age.checked_sub(due)
+                    })
+                    .max();
+                if let Some(l) = late {
+                    worst_lateness = worst_lateness.max(l);
+                    if l > Duration::from_millis(500) {
+                        late_rounds += 1;
+                    }
+                }
+            }
+            last = Some(s);
+        }
+        let cpu = (
+            cpu_time("collector") - cpu0.0,
+            cpu_time("responder") - cpu0.1,
+        );
+        let secs = started.elapsed().as_secs_f64();
+        cancel.cancel();
+        let s = last.expect("snapshots");
+        let failing = s.sources.iter().filter(|x| !x.ok).count();
+        let patroni_ok = s
+            .sources
+            .iter()
+            .filter(|x| x.ok && x.kind == SourceKind::Patroni)
+            .count();
+        println!(
+            "collector at 2 s over {secs:.0} s: {} sources ({patroni_ok} Patroni ok, {failing} failing), {snapshots} snapshots; answering sources at most {} ms past their period, {late_rounds} snapshots with one more than 0.5 s late",
+            s.sources.len(),
+            worst_lateness.as_millis()
+        );
+        println!(
+            "CPU: collector {:.1} % of a core, responders {:.1} %; process RSS {} MB (both)",
+            cpu.0.as_secs_f64() / secs * 100.0,
+            cpu.1.as_secs_f64() / secs * 100.0,
+            rss_kb() / 1024
+        );
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let hold = args
+        .iter()
+        .position(|a| a == "--hold")
+        .and_then(|i| args.get(i + 1)?.parse::<u64>().ok());
+    let inventory_path = args
+        .iter()
+        .position(|a| a == "--inventory")
+        .and_then(|i| args.get(i + 1).map(PathBuf::from))
+        .unwrap_or_else(|| std::env::temp_dir().join("pigsty-tui-poll-scale.yml"));
+    // SAFETY: set before any thread starts.
+    unsafe { std::env::set_var("PIGSTY_TUI_LOOPBACK_ONLY", "1") };
+
+    let text = loopback_inventory();
+    let d = Arc::new(inventory::parse(&text, &inventory_path).expect("generated inventory parses"));
+    assert_eq!(d.instance_count(), CLUSTERS * PER_CLUSTER);
+    assert!(
+        d.node_ips().iter().all(|ip| ip.starts_with("127.")),
+        "every address on loopback"
+    );
+    std::fs::write(&inventory_path, &text).expect("write the inventory");
+
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("responder")
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let r = servers.block_on(start_responders(d.clone()));
+    println!(
+        "responders: {} live ports, {} dead (10 % of the nodes, connects time out); inventory {}",
+        r.live_ports,
+        r.dead_ports,
+        inventory_path.display()
+    );
+    status_round(&inventory_path);
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("collector")
+        .enable_all()
+        .build()
+        .expect("runtime");
+    collect(d, &client);
+    if let Some(secs) = hold {
+        println!("holding the responders for {secs} s");
+        std::thread::sleep(Duration::from_secs(secs));
+    }
+    drop(r);
+    let _ = std::fs::remove_file(&inventory_path);
+}
