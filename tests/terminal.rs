@@ -143,3 +143,54 @@ fn console_runs_in_a_real_terminal_and_restores_it() {
         "alternate screen left"
     );
 }
+
+/// The console ends cleanly on SIGTERM and SIGHUP (a killed SSH session, a
+/// closed terminal, `kill`): exit status 0 and the terminal restored.
+#[test]
+fn console_restores_the_terminal_when_killed() {
+    if !have_tmux() {
+        if std::env::var_os("CI").is_some() {
+            panic!("tmux is required for this test (apt-get install tmux)");
+        }
+        eprintln!("skipping: tmux not found (apt-get install tmux)");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_pigsty-tui");
+    let inventory = inventory();
+    for signal in ["TERM", "HUP"] {
+        let script = format!(
+            "{guard}=1 '{bin}' --no-poll -i '{}'; echo EXITED:$?; \
+             echo MODE: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)'); \
+             sleep 30",
+            inventory.display(),
+            guard = pigsty_tui::net_guard::ENV,
+        );
+        let tmux = Tmux::start(&script, 80, 24);
+        tmux.wait_for("the header", |s| {
+            s.contains("dcs ") && s.contains("Deployment")
+        });
+        // The console is the shell's only child.
+        let shell = tmux.display("#{pane_pid}");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .expect("children of the pane's shell");
+        let pid = children
+            .split_whitespace()
+            .next()
+            .expect("the console's pid");
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        assert_eq!(comm.trim(), "pigsty-tui");
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let screen = tmux.wait_for("the console to exit", |s| s.contains("EXITED:"));
+        assert!(screen.contains("EXITED:0"), "SIG{signal}:\n{screen}");
+        let screen = tmux.wait_for("the terminal modes", |s| s.contains("MODE:"));
+        assert!(
+            screen.contains("MODE: icanon echo"),
+            "SIG{signal}: terminal still in raw mode:\n{screen}"
+        );
+        assert_eq!(tmux.display("#{alternate_on}"), "0", "SIG{signal}");
+    }
+}

@@ -183,6 +183,10 @@ async fn event_loop(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
+    // SIGTERM, SIGHUP (the SSH session or terminal went away) and SIGQUIT
+    // end the loop like `q`, so the terminal is restored on the way out.
+    let mut stop_signals = StopSignals::new().wrap_err("cannot watch for signals")?;
+
     let mut dirty = true;
     loop {
         if dirty {
@@ -190,6 +194,10 @@ async fn event_loop(
             dirty = false;
         }
         tokio::select! {
+            signal = stop_signals.recv() => {
+                tracing::info!("{signal}: quitting");
+                break;
+            }
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
                     let outcome = handle_key(&mut app, &deployment, &snapshot, key);
@@ -255,6 +263,33 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+/// The signals that end the console cleanly.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    /// The name of the next signal received.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.quit.recv() => "SIGQUIT",
+        }
+    }
 }
 
 /// Routes a key: Ctrl-C quits from anywhere; otherwise the focused
