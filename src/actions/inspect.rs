@@ -90,6 +90,11 @@ pub struct InspectHost {
     pub target: Target,
 }
 
+/// Hosts inspected at once: read-only and light, so a whole fleet of
+/// moderate size goes in one wave (50 hosts take about as long as the
+/// slowest of them; see benches/ssh_fanout.sh).
+pub const INSPECT_CONCURRENCY: usize = 64;
+
 /// An inspection of some nodes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inspection {
@@ -188,7 +193,7 @@ impl Inspection {
             .map(|h| (h.target.clone(), script(h)))
             .collect();
         Step::fan_out_each("collect facts", runs)
-            .concurrency(16)
+            .concurrency(INSPECT_CONCURRENCY)
             .timeout(std::time::Duration::from_secs(60))
     }
 

@@ -897,6 +897,11 @@ impl Run {
     }
 
     fn record(&self, event: &str, hosts: &[String]) {
+        self.record_with_status(event, hosts, None)
+    }
+
+    /// An audit record; `status` stands for the task's when given.
+    fn record_with_status(&self, event: &str, hosts: &[String], status: Option<TaskStatus>) {
         let s = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
         let commands = Self::audit_commands(&s);
         let steps = if event == "finish" {
@@ -932,7 +937,7 @@ impl Run {
             target: self.target.clone(),
             hosts: hosts.to_vec(),
             commands,
-            status: s.status.as_str().to_string(),
+            status: status.unwrap_or(s.status).as_str().to_string(),
             duration_ms: s.duration.map(|d| d.as_millis() as u64),
             log: self.log_path.display().to_string(),
             steps,
@@ -1006,13 +1011,15 @@ impl Run {
                     sb.flush(i);
                 }
             }
-            s.status = status;
             s.finished = Some(OffsetDateTime::now_utc());
             s.duration = Some(duration);
         });
+        // The log and the audit log are written before the task is seen
+        // finished: whoever waits for it finds both complete.
         self.log
             .line(&format!("task {status} in {}", secs(duration)));
-        self.record("finish", &hosts);
+        self.record_with_status("finish", &hosts, Some(status));
+        self.update(|s| s.status = status);
         self.emit(TaskEvent::Finished { status, duration });
     }
 
