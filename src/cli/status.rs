@@ -111,16 +111,15 @@ pub fn run(deployment: Deployment, opts: StatusOptions<'_>) -> color_eyre::Resul
             // One round, only what is printed: the chosen cluster's sources,
             // no sparkline range queries, the history from the DCS key (the
             // rows Patroni's /history serves). The `-c` table shows no port
-            // states (only the full one lists the infra ports): it probes
-            // ports only where a finding needs them (Consul's health
-            // against the probe).
+            // states (only the full one lists the infra ports), so it does
+            // not probe ports: probing them (HAProxy and Postgres fork a
+            // backend per connect) took half of its time on the sandbox.
+            // Findings that need probes (Consul's health against the port)
+            // are in the full table, the JSON and the console.
             let mut cfg = opts.sources.clone();
             cfg.queries.range.clear();
             cfg.patroni_history = false;
-            if opts.format == Format::Text
-                && opts.cluster.is_some()
-                && deployment.dcs.kind != crate::model::DcsKind::Consul
-            {
+            if opts.format == Format::Text && opts.cluster.is_some() {
                 cfg.enable.probes = false;
             }
             let polled = Arc::new(crate::actions::live::scoped(&deployment, opts.cluster));
@@ -290,7 +289,15 @@ fn text(doc: &Value, with_infra: bool) -> String {
     let failing: Vec<String> = sources
         .iter()
         .filter(|s| s["status"] != "ok")
-        .map(|s| format!("{}: {}", cell(&s["name"]), cell(&s["error"])))
+        .map(|s| {
+            // The error usually names its source already.
+            let (name, error) = (cell(&s["name"]), cell(&s["error"]));
+            if error.starts_with(&format!("{name}: ")) {
+                error
+            } else {
+                format!("{name}: {error}")
+            }
+        })
         .collect();
     let _ = writeln!(
         out,
