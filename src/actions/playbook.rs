@@ -259,6 +259,14 @@ impl PlaybookProgress {
     fn apply(&mut self, ev: Event) {
         match ev {
             Event::PlaybookStart { playbook, ts } => {
+                // The next playbook of a sequence (the wizard's install runs
+                // several in one task): its progress starts afresh.
+                if self.playbook.is_some() || !self.plays.is_empty() {
+                    self.plays.clear();
+                    self.stats = None;
+                    self.no_hosts_matched = false;
+                    self.started = None;
+                }
                 self.playbook = playbook;
                 self.started.get_or_insert(ts);
                 self.last_event = Some(ts);
@@ -690,6 +698,29 @@ localhost                  : ok=2    changed=2    unreachable=0    failed=1    s
 
 @@pigsty-tui@@ {"event": "stats", "hosts": {"localhost": {"changed": 2, "failed": 1, "ignored": 1, "ok": 2, "rescued": 0, "skipped": 1, "unreachable": 0}}, "ts": 1795678548.964}
 "#;
+
+    /// Two playbooks in one output (the wizard's install): the second
+    /// starts with a clean slate, not under the first one's recap.
+    #[test]
+    fn the_next_playbook_of_a_sequence_starts_afresh() {
+        let mut p = PlaybookProgress::new();
+        for l in RUN.lines() {
+            p.feed_line(l);
+        }
+        assert!(p.stats.is_some() && p.plays.len() == 1);
+        let second = RUN
+            .replace("pb.yml", "next.yml")
+            .replace("demo play", "next play");
+        let mut lines = second.lines();
+        for l in lines.by_ref().take(4) {
+            p.feed_line(l);
+        }
+        assert_eq!(p.playbook.as_deref(), Some("next.yml"));
+        assert!(p.stats.is_none(), "the first playbook's recap is gone");
+        assert_eq!(p.plays.len(), 1);
+        assert_eq!(p.plays[0].name, "next play");
+        assert_eq!(p.totals().ok + p.totals().changed, 0);
+    }
 
     fn progress_of(text: &str) -> (PlaybookProgress, Vec<String>) {
         let mut p = PlaybookProgress::new();

@@ -9,6 +9,7 @@
 //! switch over, kill or stop something.
 
 mod actions;
+mod bare_install;
 #[path = "../support/fault_proxy.rs"]
 mod fault_proxy;
 mod faults;
