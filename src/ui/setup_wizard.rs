@@ -249,8 +249,14 @@ fn install_body(w: &Wizard, t: &Theme, cols: usize, rows: usize) -> Vec<Line<'st
                 s if s.is_failure() => ("✗", t.error),
                 _ => ("⊘", t.warning),
             };
+            // short labels, so six steps fit in 80 columns
+            let label = match st.name.as_str() {
+                crate::setup::install::STEP_UPLOAD => "upload",
+                crate::actions::provision::STEP_CALLBACK => "callback",
+                n => n.strip_prefix("run ").unwrap_or(n),
+            };
             spans.push(Span::styled(
-                format!("{}{mark} {}", if i > 0 { "  " } else { "" }, st.name),
+                format!("{}{mark} {label}", if i > 0 { "  " } else { "" }),
                 style,
             ));
         }

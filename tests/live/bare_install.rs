@@ -117,9 +117,14 @@ fn wizard_installs_pigsty_on_bare_nodes() {
     t.wait_for("the config editor", |s| s.contains("3 Config: pigsty.yml"));
     t.keys(&["C-s"]);
     // The real install: every playbook runs (the nodes are bare).
-    let during = t.wait_for_within("pgsql.yml to run", Duration::from_secs(300), |s| {
-        s.contains("pgsql.yml") && s.contains("PLAY") || s.contains("install stopped")
-    });
+    let during = t.wait_for_within(
+        "pgsql.yml to change things",
+        Duration::from_secs(300),
+        |s| {
+            s.contains("│pgsql.yml  plays") && s.contains(" changed    ")
+                || s.contains("install stopped")
+        },
+    );
     assert!(!during.contains("install stopped"), "{during}");
     eprintln!("install screen during pgsql.yml:\n{during}");
     let done = t.wait_for_within("installed and verified", Duration::from_secs(600), |s| {
