@@ -500,6 +500,7 @@ impl Wizard {
                 let ok = super::verify::all_ok(&v);
                 self.verify = v;
                 if ok {
+                    self.message = Some(("every service is up".into(), false));
                     self.go(SetupStep::Done);
                     Request::None
                 } else if self
