@@ -12,7 +12,13 @@ pub fn init(log_dir: &Path) -> color_eyre::Result<WorkerGuard> {
         color_eyre::eyre::eyre!("cannot create log directory {}: {e}", log_dir.display())
     })?;
     let appender = tracing_appender::rolling::never(log_dir, "pigsty-tui.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The default queue holds 128,000 lines and allocates 4 MB for them up
+    // front; a console logs a few lines a minute. When the queue is full,
+    // lines are dropped rather than blocking the caller (the default too).
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(4096)
+        .lossy(true)
+        .finish(appender);
     let filter =
         EnvFilter::try_from_env("PIGSTY_TUI_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()

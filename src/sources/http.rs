@@ -397,7 +397,10 @@ impl Http {
                 body,
             })
         };
-        match tokio::time::timeout(timeout, work).await {
+        // Boxed once the permit is held: reqwest's request future is a few
+        // KB, and thousands of requests waiting for a permit (1,000
+        // instances) would otherwise each carry one inline.
+        match tokio::time::timeout(timeout, Box::pin(work)).await {
             Ok(r) => r,
             Err(_) => Err(SourceError::new(
                 source,

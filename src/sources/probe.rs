@@ -67,14 +67,10 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
     let started = Instant::now();
     if let Some(path) = &t.http_health {
         let url = format!("http://{}{path}", crate::model::host_port(&t.ip, t.port));
-        match http
-            .get(
-                &format!("probe {}", crate::model::host_port(&t.ip, t.port)),
-                &url,
-                None,
-            )
-            .await
-        {
+        // Boxed: most probes are plain connects, and the request future
+        // would make every one of them (thousands at scale) as large.
+        let source = format!("probe {}", crate::model::host_port(&t.ip, t.port));
+        match Box::pin(http.get(&source, &url, None)).await {
             Ok(resp) => {
                 r.http_status = Some(resp.status);
                 r.latency = Some(started.elapsed());
