@@ -10,8 +10,8 @@
 //! `load`
 //! (`/proc/loadavg` against the CPU count), `memory` (`free`: warn below
 //! 10 % available, fail below 5 %), `patroni` (`GET /health`), `ports`
-//! (`ss -ltn`: every declared TCP port of the node listening on its IP or a
-//! wildcard address). A node that cannot be reached over SSH gets one
+//! (`ss -ltn`, filtered on the node to its IP and the wildcard addresses:
+//! every declared TCP port of the node listening on one of them). A node that cannot be reached over SSH gets one
 //! failing `ssh` check.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -215,7 +215,15 @@ impl Inspection {
                         .collect()
                 })
                 .unwrap_or_default();
+            let dropped = state.output.get(&h.host).map_or(0, |sb| sb.dropped());
             let checks = match hs {
+                Some(x) if x.status == StepStatus::Succeeded && dropped > 0 => vec![check(
+                    "facts",
+                    CheckStatus::Fail,
+                    format!(
+                        "the facts were longer than the output kept in memory ({dropped} lines dropped; the task log has them all)"
+                    ),
+                )],
                 Some(x) if x.status == StepStatus::Succeeded => evaluate(h, &out),
                 Some(x) => {
                     let err: Vec<String> = state
@@ -280,9 +288,10 @@ sec disk; o=$(df -P -B1 {data} 2>&1); rc=$?; printf '%s\n' "$o" | tail -n 1; end
 sec load; cat /proc/loadavg; nproc; end $?
 sec memory; free -b; end $?
 sec patroni; if command -v curl >/dev/null 2>&1; then curl -sk -m 3 -o /dev/null -w '%{{http_code}}\n' {url}; else timeout 3 bash -c {tcp} | awk '{{print $2}}'; fi; end $?
-sec ports; ss -ltnH; end $?
+sec ports; o=$(ss -ltnH 2>&1); rc=$?; printf '%s\n' "$o" | awk -v ip={ip} -v rc="$rc" 'rc != 0 {{print; next}} {{a = $4; sub(/:[0-9]+$/, "", a); gsub(/^\[|\]$/, "", a); sub(/%.*/, "", a); if (a == ip || a == "0.0.0.0" || a == "*" || a == "::") print}}'; end $rc
 exit 0"#,
         port = s.pg_port,
+        ip = quote(&h.ip),
         data = quote(&s.pg_data),
         url = quote(&url),
         tcp = quote(&tcp),
