@@ -1026,6 +1026,65 @@ fn inspection_running_backup_is_not_a_replica_and_disk_thresholds_are_variables(
     );
 }
 
+/// Facts longer than the scrollback (a host printing more than it keeps)
+/// are reported as such, not as a host without facts.
+#[test]
+fn inspection_facts_overflowing_the_scrollback_are_a_clear_failure() {
+    use crate::tasks::Stream;
+    use crate::tasks::runner::{
+        HostState, Scrollback, StepKindTag, StepState, TaskState, TaskStatus,
+    };
+    let d = v3();
+    let insp = Inspection::new(&d, &Snapshot::default(), Some("pg-test")).unwrap();
+    let host = |h: &str| HostState {
+        host: h.into(),
+        user: "postgres".into(),
+        command: "…".into(),
+        status: StepStatus::Succeeded,
+        exit: None,
+        message: None,
+        started: None,
+        duration: None,
+    };
+    let mut output = std::collections::BTreeMap::new();
+    for h in &insp.hosts {
+        let mut sb = Scrollback::new(5);
+        sb.push(0, Stream::Stdout, PRIMARY_FACTS.as_bytes());
+        output.insert(h.host.clone(), sb);
+    }
+    let state = TaskState {
+        id: "t".into(),
+        action: "inspect".into(),
+        target: "pg-test".into(),
+        who: "test".into(),
+        started: time::OffsetDateTime::now_utc(),
+        finished: None,
+        duration: None,
+        status: TaskStatus::Succeeded,
+        cancel_requested: false,
+        steps: vec![StepState {
+            name: "collect facts".into(),
+            kind: StepKindTag::FanOut,
+            status: StepStatus::Succeeded,
+            allow_failure: false,
+            started: None,
+            duration: None,
+            hosts: insp.hosts.iter().map(|h| host(&h.host)).collect(),
+            message: None,
+        }],
+        output,
+        log_path: "/dev/null".into(),
+    };
+    let report = insp.report(&state, 0);
+    let c = &report.hosts[0].checks;
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(
+        (c[0].check.as_str(), c[0].status),
+        ("facts", CheckStatus::Fail)
+    );
+    assert!(c[0].detail.contains("lines dropped"), "{c:?}");
+}
+
 #[test]
 fn inspection_evaluates_a_stopped_member_and_ssh_failures() {
     let d = v3();
