@@ -48,6 +48,8 @@ fn wizard(dir: &Path) -> Wizard {
         dir.to_path_buf(),
         Path::new("pigsty.yml").to_path_buf(),
     );
+    // the sandbox's SSH key exists only while the sandbox is up
+    w.key_exists = |_| true;
     w.handle_key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL));
     w
 }

@@ -93,6 +93,12 @@ impl SetupInputs {
 
     /// What is wrong with the inputs, one sentence each (empty: fine).
     pub fn problems(&self) -> Vec<String> {
+        self.problems_with(&|p| p.is_file())
+    }
+
+    /// [`Self::problems`], asking `key_exists` whether the SSH key file is
+    /// there (the views' tests do not depend on this machine's files).
+    pub fn problems_with(&self, key_exists: &dyn Fn(&Path) -> bool) -> Vec<String> {
         let mut out = Vec::new();
         let ip_ok = |s: &str| s.parse::<std::net::IpAddr>().is_ok();
         if self.admin_ip.trim().is_empty() {
@@ -127,7 +133,7 @@ impl SetupInputs {
         }
         if let Some(k) = &self.ssh_key
             && !k.is_empty()
-            && !Path::new(&crate::paths::expand_tilde(k)).is_file()
+            && !key_exists(Path::new(&crate::paths::expand_tilde(k)))
         {
             out.push(format!("SSH key: {k} does not exist"));
         }

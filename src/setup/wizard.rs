@@ -5,7 +5,7 @@
 //! background; results come back as [`WizardEvent`]s. Nothing here touches
 //! the network.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -112,6 +112,8 @@ pub enum WizardEvent {
 }
 
 pub struct Wizard {
+    /// Whether a file (the SSH key) exists; tests replace it.
+    pub key_exists: fn(&Path) -> bool,
     pub state: SetupState,
     pub state_dir: PathBuf,
     /// Where the config is saved locally.
@@ -145,6 +147,7 @@ impl Wizard {
                 .collect(),
         );
         Wizard {
+            key_exists: |p| p.is_file(),
             state,
             state_dir,
             output,
@@ -206,7 +209,7 @@ impl Wizard {
     /// Problems of the form's inputs.
     pub fn form_problems(&self) -> Vec<String> {
         match self.form_inputs() {
-            Ok(i) => i.problems(),
+            Ok(i) => i.problems_with(&self.key_exists),
             Err(e) => vec![e],
         }
     }
@@ -272,7 +275,7 @@ impl Wizard {
                 return Request::None;
             }
         };
-        let problems = inputs.problems();
+        let problems = inputs.problems_with(&self.key_exists);
         if let Some(p) = problems.first() {
             self.message = Some((p.clone(), true));
             return Request::None;
@@ -555,11 +558,14 @@ mod tests {
     }
 
     fn wizard(dir: &std::path::Path) -> Wizard {
-        Wizard::new(
+        let mut w = Wizard::new(
             SetupState::new(SetupInputs::default()),
             dir.to_path_buf(),
             dir.join("pigsty.yml"),
-        )
+        );
+        // the sandbox's key exists only while the sandbox is up
+        w.key_exists = |_| true;
+        w
     }
 
     #[test]
