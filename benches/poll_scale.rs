@@ -10,7 +10,8 @@
 //! It measures (figures in README "Benchmarks"):
 //! 1. one `pigsty-tui status --format json` round over all of it, as a whole
 //!    process (the binary this bench is built with);
-//! 2. the collector (`sources::spawn`, 2 s interval) for a while: whether
+//! 2. the merge alone (`State::build` of one round's observations);
+//! 3. the collector (`sources::spawn`, 2 s interval) for a while: whether
 //!    every live source completes each round within the interval, its CPU
 //!    time and the process's resident memory (responders included).
 //!
@@ -374,6 +375,29 @@ fn status_round(inventory: &Path) {
     );
 }
 
+/// The merge alone: one round's observations of the 1,000 instances, built
+/// into a snapshot again and again (what the merger does each interval).
+fn merge(d: &Deployment, rt: &tokio::runtime::Runtime) {
+    let cfg = SourcesConfig::with_interval(Duration::from_secs(2));
+    let mut state = rt.block_on(sources::poll_once_state(d, cfg));
+    let runs = 20;
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let snap = state.build(d, std::time::SystemTime::now());
+            let took = t.elapsed();
+            assert_eq!(snap.clusters.len(), CLUSTERS);
+            took
+        })
+        .collect();
+    times.sort();
+    println!(
+        "merge (State::build) of {} instances: median {:.1} ms of {runs}",
+        CLUSTERS * PER_CLUSTER,
+        times[runs / 2].as_secs_f64() * 1000.0
+    );
+}
+
 fn collect(d: Arc<Deployment>, rt: &tokio::runtime::Runtime) {
     let interval = Duration::from_secs(2);
     let cfg = SourcesConfig::with_interval(interval);
@@ -489,6 +513,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    merge(&d, &client);
     collect(d, &client);
     if let Some(secs) = hold {
         println!("holding the responders for {secs} s");

@@ -585,14 +585,22 @@ fn shared_http(cfg: &SourcesConfig) -> Http {
 /// `status` command. Takes about as long as the slowest request (each is
 /// bounded by `cfg.request_timeout`). DCS watches are not started.
 pub async fn poll_once(deployment: Arc<Deployment>, cfg: SourcesConfig) -> Snapshot {
+    poll_once_state(&deployment, cfg)
+        .await
+        .build(&deployment, SystemTime::now())
+}
+
+/// [`poll_once`] without the final merge: the merger's state after one
+/// round (benches time [`State::build`] on it).
+pub async fn poll_once_state(deployment: &Deployment, cfg: SourcesConfig) -> State {
     let http = shared_http(&cfg);
-    let Plan { mut pollers, .. } = plan(&deployment, &cfg, &http);
+    let Plan { mut pollers, .. } = plan(deployment, &cfg, &http);
     let batches = futures::future::join_all(pollers.iter_mut().map(|p| p.batch(&http))).await;
     let mut state = State::new(&cfg);
     for b in batches {
         state.apply(b);
     }
-    state.build(&deployment, SystemTime::now())
+    state
 }
 
 /// Start every source and the merger; returns the channel on which each
