@@ -207,7 +207,10 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
     let r = run(sb, st, &["backups", "-c", "pg-test", "--readonly"]).await;
     assert_eq!(r.code, 0, "{r:?}");
 
-    // No --yes and no terminal: refused, nothing run.
+    // No --yes and no terminal: refused, nothing run. (Tests running beside
+    // this one write WAL — backups — and a replica lagging past 1 MiB makes
+    // the pre-checks refuse first: wait until the candidate has caught up.)
+    replicas_caught_up(sb).await;
     let r = run(
         sb,
         st,
@@ -221,6 +224,7 @@ async fn dry_run_readonly_and_confirmation_change_nothing() {
         "{r:?}"
     );
     // On a terminal the cluster name must be typed: a wrong one refuses.
+    replicas_caught_up(sb).await;
     let home = st.join("home");
     let cmd = format!(
         "{} run switchover -c pg-test --candidate pg-test-2 -i {} --ssh-port {}",
@@ -876,4 +880,27 @@ fn host_disk_used_pct(dir: &std::path::Path) -> u32 {
         .and_then(|l| l.split_whitespace().nth(4))
         .and_then(|p| p.trim_end_matches('%').parse().ok())
         .unwrap_or_else(|| panic!("cannot read df of {}: {text}", dir.display()))
+}
+
+/// Wait until every pg-test replica is within 1 MiB of the leader
+/// (`maximum_lag_on_failover`), as Patroni's /cluster reports it.
+async fn replicas_caught_up(sb: &Sandbox) {
+    wait_for(
+        "pg-test replicas within 1 MiB",
+        Duration::from_secs(60),
+        || async {
+            let c = sb.cluster("pg-test").await?;
+            for m in crate::harness::members_of(&c) {
+                if m["role"] == "leader" {
+                    continue;
+                }
+                match m["lag"].as_u64() {
+                    Some(l) if l <= 1 << 20 => {}
+                    _ => return Err(format!("{} lag {}", m["name"], m["lag"])),
+                }
+            }
+            Ok(())
+        },
+    )
+    .await;
 }
