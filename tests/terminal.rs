@@ -26,28 +26,39 @@ fn inventory() -> PathBuf {
         .unwrap_or_else(|| panic!("none of {INVENTORIES:?} exists"))
 }
 
-#[test]
-fn console_runs_in_a_real_terminal_and_restores_it() {
-    if !have_tmux() {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is required for this test (apt-get install tmux)");
-        }
-        eprintln!("skipping: tmux not found (apt-get install tmux)");
-        return;
+/// Whether tmux is there; without it the test is skipped, except under CI.
+fn tmux_or_skip() -> bool {
+    if have_tmux() {
+        return true;
     }
-    let bin = env!("CARGO_BIN_EXE_pigsty-tui");
-    let inventory = inventory();
-    // After the console exits, print its exit status and the two terminal
-    // modes raw mode turns off (`-icanon -echo` if not restored), then stay
-    // so the pane can be read. tmux runs this with `sh -c`.
-    let script = format!(
+    if std::env::var_os("CI").is_some() {
+        panic!("tmux is required for this test (apt-get install tmux)");
+    }
+    eprintln!("skipping: tmux not found (apt-get install tmux)");
+    false
+}
+
+/// The console without polling; after it exits, its exit status and the
+/// two terminal modes raw mode turns off (`-icanon -echo` if not
+/// restored), then the pane stays so it can be read. tmux runs this with
+/// `sh -c`.
+fn console_script() -> String {
+    format!(
         "{guard}=1 '{bin}' --no-poll -i '{}'; echo EXITED:$?; \
          echo MODE: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)'); \
          sleep 30",
-        inventory.display(),
+        inventory().display(),
+        bin = env!("CARGO_BIN_EXE_pigsty-tui"),
         guard = pigsty_tui::net_guard::ENV,
-    );
-    let tmux = Tmux::start(&script, 80, 24);
+    )
+}
+
+#[test]
+fn console_runs_in_a_real_terminal_and_restores_it() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let tmux = Tmux::start(&console_script(), 80, 24);
 
     // The header: the DCS kind is on it whatever the deployment is called.
     let screen = tmux.wait_for("the header", |s| {
@@ -148,24 +159,11 @@ fn console_runs_in_a_real_terminal_and_restores_it() {
 /// closed terminal, `kill`): exit status 0 and the terminal restored.
 #[test]
 fn console_restores_the_terminal_when_killed() {
-    if !have_tmux() {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is required for this test (apt-get install tmux)");
-        }
-        eprintln!("skipping: tmux not found (apt-get install tmux)");
+    if !tmux_or_skip() {
         return;
     }
-    let bin = env!("CARGO_BIN_EXE_pigsty-tui");
-    let inventory = inventory();
     for signal in ["TERM", "HUP"] {
-        let script = format!(
-            "{guard}=1 '{bin}' --no-poll -i '{}'; echo EXITED:$?; \
-             echo MODE: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)'); \
-             sleep 30",
-            inventory.display(),
-            guard = pigsty_tui::net_guard::ENV,
-        );
-        let tmux = Tmux::start(&script, 80, 24);
+        let tmux = Tmux::start(&console_script(), 80, 24);
         tmux.wait_for("the header", |s| {
             s.contains("dcs ") && s.contains("Deployment")
         });

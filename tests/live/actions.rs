@@ -16,10 +16,10 @@ use serde_json::Value;
 use crate::harness::{PG_ADMIN, PORT_PRIMARY, Sandbox, port_open, psql, sandbox, wait_for};
 
 /// The result of one `pigsty-tui` run.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl std::fmt::Debug for Run {
@@ -35,7 +35,7 @@ impl std::fmt::Debug for Run {
 /// `pigsty-tui run ARGS -i <inventory>` with the sandbox's known_hosts and
 /// ssh port, a private state dir (`XDG_STATE_HOME`), config dir and home
 /// (no ~/.ssh/config, no agent).
-async fn run(sb: &Sandbox, state: &Path, args: &[&str]) -> Run {
+pub(crate) async fn run(sb: &Sandbox, state: &Path, args: &[&str]) -> Run {
     run_with(sb, &sb.inventory, state, args).await
 }
 

@@ -594,33 +594,6 @@ async fn frozen_member_times_out_alone() {
 
 // ------------------------------------------------------------ SSH faults
 
-/// `pigsty-tui run ARGS` against the sandbox with a private state dir.
-fn run_cli(sb: &Sandbox, state: &Path, args: &[&str]) -> (i32, String, String) {
-    let home = state.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pigsty-tui"))
-        .arg("run")
-        .args(args)
-        .arg("-i")
-        .arg(&sb.inventory)
-        .arg("--ssh-port")
-        .arg(sb.ssh_port.to_string())
-        .env("XDG_STATE_HOME", state)
-        .env("XDG_CONFIG_HOME", state.join("config"))
-        .env("HOME", &home)
-        .env("PIGSTY_TUI_KNOWN_HOSTS", &sb.known_hosts)
-        .env("PIGSTY_TUI_LOOPBACK_ONLY", "1")
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run pigsty-tui");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// sshd stopped on node-3 while an inspection fans out over pg-test: the
 /// run fails (exit 1) naming pg-test-3 and the refused connection, the
 /// other members are inspected, and the task log and the audit log hold
@@ -632,16 +605,16 @@ async fn sshd_down_on_one_node_during_an_inspection() {
     let x = sb.exclusive().await;
     script(&["stop", "node-3", "sshd"]).await;
     let state = tempfile::tempdir().unwrap();
-    let st = state.path().to_path_buf();
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        run_cli(
-            sandbox(),
-            &st,
-            &["inspect", "-c", "pg-test", "--format", "json"],
-        )
-    })
-    .await
-    .unwrap();
+    let crate::actions::Run {
+        code,
+        stdout,
+        stderr,
+    } = crate::actions::run(
+        sb,
+        state.path(),
+        &["inspect", "-c", "pg-test", "--format", "json"],
+    )
+    .await;
     // Everything the run left, for failure messages.
     let audit = AuditLog::new(&state.path().join("pigsty-tui"))
         .read_all()
