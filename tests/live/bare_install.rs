@@ -20,7 +20,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::harness::{META_IP, port_open};
-use crate::tmux;
 
 const HINT: &str = "start the bare sandbox with: sudo tests/sandbox/sandbox down --wipe && \
                     sudo tests/sandbox/sandbox up --bare";
@@ -50,17 +49,9 @@ fn sandbox_env() -> HashMap<String, String> {
         .collect()
 }
 
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 #[test]
 #[ignore = "needs the sandbox in bare mode; tests/run runs it in its own phase"]
 fn wizard_installs_pigsty_on_bare_nodes() {
-    assert!(
-        tmux::have_tmux(),
-        "this test needs tmux (apt-get install tmux)"
-    );
     let env = sandbox_env();
     assert_eq!(
         env.get("SANDBOX_BARE").map(String::as_str),
@@ -88,16 +79,7 @@ fn wizard_installs_pigsty_on_bare_nodes() {
         .unwrap_or_else(|| "/tmp/pigsty-sandbox/ssh/known_hosts".into());
 
     let dir = tempfile::tempdir().unwrap();
-    let d = sh_quote(&dir.path().display().to_string());
-    let command = format!(
-        "cd {d} && env -u SSH_AUTH_SOCK {guard}=1 XDG_STATE_HOME={d} \
-         XDG_CONFIG_HOME={d}/config PIGSTY_TUI_KNOWN_HOSTS={kh} \
-         {bin} setup; echo EXITED:$?; sleep 60",
-        guard = pigsty_tui::net_guard::ENV,
-        kh = sh_quote(&known_hosts),
-        bin = sh_quote(env!("CARGO_BIN_EXE_pigsty-tui")),
-    );
-    let t = tmux::Tmux::start(&command, 80, 24);
+    let t = crate::provision::wizard_in_tmux_with(Path::new(&known_hosts), dir.path(), "");
     t.wait_for("the nodes form", |s| {
         s.contains("1 Nodes: where Pigsty goes")
     });

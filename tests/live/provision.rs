@@ -462,6 +462,12 @@ fn sh_quote(s: &str) -> String {
 /// `pigsty-tui setup` at 80x24 in tmux with a private state dir, the
 /// sandbox's known_hosts, and `args`.
 fn wizard_in_tmux(sb: &Sandbox, dir: &Path, args: &str) -> tmux::Tmux {
+    wizard_in_tmux_with(&sb.known_hosts, dir, args)
+}
+
+/// [`wizard_in_tmux`] with a known_hosts file (the bare sandbox has no
+/// [`Sandbox`] yet).
+pub(crate) fn wizard_in_tmux_with(known_hosts: &Path, dir: &Path, args: &str) -> tmux::Tmux {
     assert!(
         tmux::have_tmux(),
         "the wizard test needs tmux (apt-get install tmux)"
@@ -472,7 +478,7 @@ fn wizard_in_tmux(sb: &Sandbox, dir: &Path, args: &str) -> tmux::Tmux {
          {bin} setup {args}; echo EXITED:$?; sleep 30",
         guard = pigsty_tui::net_guard::ENV,
         dir = sh_quote(&dir.display().to_string()),
-        kh = sh_quote(&sb.known_hosts.display().to_string()),
+        kh = sh_quote(&known_hosts.display().to_string()),
         bin = sh_quote(env!("CARGO_BIN_EXE_pigsty-tui")),
     );
     tmux::Tmux::start(&script, 80, 24)
