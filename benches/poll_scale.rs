@@ -17,7 +17,8 @@
 //!
 //! With `--hold SECS` it then keeps the responders up and writes the
 //! inventory to `--inventory PATH` for a console measurement
-//! (`benches/console_scale.sh`).
+//! (`benches/console_scale.sh`); `--serve-only` skips the measurements and
+//! only serves (with `--hold`, for a heap profile of the console).
 //!
 //! Run: `cargo bench --bench poll_scale` (loopback only; the sandbox is not
 //! needed). `PIGSTY_TUI_LOOPBACK_ONLY=1` is set for the child processes.
@@ -506,15 +507,19 @@ fn main() {
         r.dead_ports,
         inventory_path.display()
     );
-    status_round(&inventory_path);
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("collector")
-        .enable_all()
-        .build()
-        .expect("runtime");
-    merge(&d, &client);
-    collect(d, &client);
+    // --serve-only: no measurements here, only the responders (for a
+    // console or heap profile against them).
+    if !args.iter().any(|a| a == "--serve-only") {
+        status_round(&inventory_path);
+        let client = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("collector")
+            .enable_all()
+            .build()
+            .expect("runtime");
+        merge(&d, &client);
+        collect(d, &client);
+    }
     if let Some(secs) = hold {
         println!("holding the responders for {secs} s");
         std::thread::sleep(Duration::from_secs(secs));

@@ -95,6 +95,10 @@ pub struct InspectHost {
 /// slowest of them; see benches/ssh_fanout.sh).
 pub const INSPECT_CONCURRENCY: usize = 64;
 
+/// Most fact output kept per node for the checks (a node's facts are a
+/// few KiB; `ss` of a node with thousands of sockets is the big part).
+pub const FACTS_LIMIT: usize = 4 << 20;
+
 /// An inspection of some nodes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inspection {
@@ -194,6 +198,7 @@ impl Inspection {
             .collect();
         Step::fan_out_each("collect facts", runs)
             .concurrency(INSPECT_CONCURRENCY)
+            .capture_stdout(FACTS_LIMIT)
             .timeout(std::time::Duration::from_secs(60))
     }
 
@@ -205,26 +210,20 @@ impl Inspection {
                 .steps
                 .get(step)
                 .and_then(|s| s.hosts.iter().find(|x| x.host == h.host));
-            let out: String = state
-                .output
-                .get(&h.host)
-                .map(|sb| {
-                    sb.lines()
-                        .filter(|l| l.step == step && l.stream == Stream::Stdout)
-                        .map(|l| format!("{}\n", l.text))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let dropped = state.output.get(&h.host).map_or(0, |sb| sb.dropped());
             let checks = match hs {
-                Some(x) if x.status == StepStatus::Succeeded && dropped > 0 => vec![check(
-                    "facts",
-                    CheckStatus::Fail,
-                    format!(
-                        "the facts were longer than the output kept in memory ({dropped} lines dropped; the task log has them all)"
-                    ),
-                )],
-                Some(x) if x.status == StepStatus::Succeeded => evaluate(h, &out),
+                Some(x) if x.status == StepStatus::Succeeded => match &x.stdout {
+                    Some(out) if out.complete() => evaluate(h, &out.text()),
+                    Some(out) => vec![check(
+                        "facts",
+                        CheckStatus::Fail,
+                        format!(
+                            "the facts were longer than {} KiB ({} bytes more; the task log has them all)",
+                            FACTS_LIMIT >> 10,
+                            out.cut
+                        ),
+                    )],
+                    None => vec![check("facts", CheckStatus::Fail, "no facts collected")],
+                },
                 Some(x) => {
                     let err: Vec<String> = state
                         .output

@@ -1026,17 +1026,19 @@ fn inspection_running_backup_is_not_a_replica_and_disk_thresholds_are_variables(
     );
 }
 
-/// Facts longer than the scrollback (a host printing more than it keeps)
-/// are reported as such, not as a host without facts.
+/// The checks read the step's captured stdout, not the display scrollback:
+/// facts are evaluated however few lines the scrollback kept; facts cut at
+/// the capture limit, or missing, are one clear failing check.
 #[test]
-fn inspection_facts_overflowing_the_scrollback_are_a_clear_failure() {
+fn inspection_reads_the_captured_facts_not_the_scrollback() {
     use crate::tasks::Stream;
     use crate::tasks::runner::{
-        HostState, Scrollback, StepKindTag, StepState, TaskState, TaskStatus,
+        CapturedStdout, HostState, Scrollback, StepKindTag, StepState, TaskState, TaskStatus,
     };
     let d = v3();
     let insp = Inspection::new(&d, &Snapshot::default(), Some("pg-test")).unwrap();
-    let host = |h: &str| HostState {
+    assert_eq!(insp.step().capture_stdout, Some(inspect::FACTS_LIMIT));
+    let host = |h: &str, stdout: Option<CapturedStdout>| HostState {
         host: h.into(),
         user: "postgres".into(),
         command: "…".into(),
@@ -1045,13 +1047,32 @@ fn inspection_facts_overflowing_the_scrollback_are_a_clear_failure() {
         message: None,
         started: None,
         duration: None,
+        stdout,
+    };
+    let facts = || CapturedStdout {
+        bytes: PRIMARY_FACTS.as_bytes().to_vec(),
+        cut: 0,
     };
     let mut output = std::collections::BTreeMap::new();
     for h in &insp.hosts {
+        // A scrollback that dropped nearly everything.
         let mut sb = Scrollback::new(5);
         sb.push(0, Stream::Stdout, PRIMARY_FACTS.as_bytes());
+        assert!(sb.dropped() > 0);
         output.insert(h.host.clone(), sb);
     }
+    let names: Vec<&str> = insp.hosts.iter().map(|h| h.host.as_str()).collect();
+    let hosts = vec![
+        host(names[0], Some(facts())),
+        host(
+            names[1],
+            Some(CapturedStdout {
+                cut: 123,
+                ..facts()
+            }),
+        ),
+        host(names[2], None),
+    ];
     let state = TaskState {
         id: "t".into(),
         action: "inspect".into(),
@@ -1069,20 +1090,30 @@ fn inspection_facts_overflowing_the_scrollback_are_a_clear_failure() {
             allow_failure: false,
             started: None,
             duration: None,
-            hosts: insp.hosts.iter().map(|h| host(&h.host)).collect(),
+            hosts,
             message: None,
         }],
         output,
         log_path: "/dev/null".into(),
     };
     let report = insp.report(&state, 0);
-    let c = &report.hosts[0].checks;
-    assert_eq!(c.len(), 1, "{c:?}");
-    assert_eq!(
-        (c[0].check.as_str(), c[0].status),
-        ("facts", CheckStatus::Fail)
+    let checks = |i: usize| -> Vec<(&str, CheckStatus)> {
+        report.hosts[i]
+            .checks
+            .iter()
+            .map(|c| (c.check.as_str(), c.status))
+            .collect()
+    };
+    assert!(checks(0).len() > 3, "{:?}", report.hosts[0]);
+    assert!(checks(0).iter().all(|(c, _)| *c != "facts"));
+    assert_eq!(checks(1), [("facts", CheckStatus::Fail)]);
+    assert!(
+        report.hosts[1].checks[0].detail.contains("123 bytes more"),
+        "{:?}",
+        report.hosts[1]
     );
-    assert!(c[0].detail.contains("lines dropped"), "{c:?}");
+    assert_eq!(checks(2), [("facts", CheckStatus::Fail)]);
+    assert!(report.hosts[2].checks[0].detail.contains("no facts"));
 }
 
 #[test]

@@ -182,6 +182,10 @@ pub struct Step {
     pub timeout: Option<Duration>,
     /// A failure (or timeout) of this step does not stop the pipeline.
     pub allow_failure: bool,
+    /// Keep each host's whole stdout of this step (up to this many bytes)
+    /// in [`super::runner::HostState::stdout`], for whoever parses it; the
+    /// display scrollback is bounded and may have dropped lines.
+    pub capture_stdout: Option<usize>,
 }
 
 impl Step {
@@ -192,6 +196,7 @@ impl Step {
             kind: StepKind::Command { target, command },
             timeout: None,
             allow_failure: false,
+            capture_stdout: None,
         }
     }
 
@@ -218,6 +223,7 @@ impl Step {
             },
             timeout: None,
             allow_failure: false,
+            capture_stdout: None,
         }
     }
 
@@ -235,6 +241,7 @@ impl Step {
             },
             timeout: None,
             allow_failure: false,
+            capture_stdout: None,
         }
     }
 
@@ -254,6 +261,7 @@ impl Step {
             },
             timeout: None,
             allow_failure: false,
+            capture_stdout: None,
         }
     }
 
@@ -264,6 +272,14 @@ impl Step {
 
     pub fn allow_failure(mut self) -> Self {
         self.allow_failure = true;
+        self
+    }
+
+    /// Keep each host's stdout of this step whole, up to `max_bytes`
+    /// (what comes after is counted, not kept), for parsing once the step
+    /// is done; see [`super::runner::HostState::stdout`].
+    pub fn capture_stdout(mut self, max_bytes: usize) -> Self {
+        self.capture_stdout = Some(max_bytes);
         self
     }
 

@@ -178,6 +178,37 @@ pub struct HostState {
     pub message: Option<String>,
     pub started: Option<OffsetDateTime>,
     pub duration: Option<Duration>,
+    /// Its whole stdout, when the step captures it
+    /// ([`Step::capture_stdout`]); set when the host's command ends.
+    pub stdout: Option<CapturedStdout>,
+}
+
+/// A host's stdout of one step, kept whole up to a limit (unlike the
+/// display [`Scrollback`], which keeps the last lines of every step).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CapturedStdout {
+    pub bytes: Vec<u8>,
+    /// Bytes that came past the limit and were not kept (the task log has
+    /// them).
+    pub cut: u64,
+}
+
+impl CapturedStdout {
+    fn push(&mut self, chunk: &[u8], limit: usize) {
+        let room = limit.saturating_sub(self.bytes.len()).min(chunk.len());
+        self.bytes.extend_from_slice(&chunk[..room]);
+        self.cut += (chunk.len() - room) as u64;
+    }
+
+    /// Whether nothing was cut.
+    pub fn complete(&self) -> bool {
+        self.cut == 0
+    }
+
+    /// The text (invalid UTF-8 replaced).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
 }
 
 /// One step in the steps table.
@@ -578,6 +609,7 @@ impl TaskRunner {
                         message: None,
                         started: None,
                         duration: None,
+                        stdout: None,
                     })
                     .collect(),
                 message: None,
@@ -1078,6 +1110,7 @@ impl Run {
                                 message: None,
                                 started: None,
                                 duration: None,
+                                stdout: None,
                             })
                             .collect();
                         self.log.line(&format!(
@@ -1140,7 +1173,7 @@ impl Run {
             .map(|(h, (target, command))| {
                 let stop = stop.clone();
                 async move {
-                    self.run_host(i, h, target, command, step.timeout, &stop, fail_fast)
+                    self.run_host(i, h, target, command, step, &stop, fail_fast)
                         .await
                 }
             })
@@ -1184,10 +1217,11 @@ impl Run {
         h: usize,
         target: Target,
         command: RemoteCommand,
-        limit: Option<Duration>,
+        step: &Step,
         stop: &AtomicBool,
         fail_fast: bool,
     ) -> StepStatus {
+        let limit = step.timeout;
         let host = target.name.clone();
         if (fail_fast && stop.load(Ordering::SeqCst)) || self.cancel.is_cancelled() {
             self.update(|s| s.steps[i].hosts[h].status = StepStatus::Skipped);
@@ -1221,7 +1255,18 @@ impl Run {
         let token = self.cancel.child_token();
         let me = self.clone();
         let h2 = host.clone();
-        let sink = OutputSink::new(move |stream, bytes| me.output(i, &h2, stream, bytes));
+        let captured = step
+            .capture_stdout
+            .map(|max| (max, Arc::new(Mutex::new(CapturedStdout::default()))));
+        let capture = captured.clone();
+        let sink = OutputSink::new(move |stream, bytes| {
+            if let (Stream::Stdout, Some((max, c))) = (stream, &capture) {
+                c.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(bytes, *max);
+            }
+            me.output(i, &h2, stream, bytes)
+        });
         let mut fut = self.executor.execute(target, command, sink, token.clone());
         let mut timed_out = false;
         let result = match limit {
@@ -1272,6 +1317,8 @@ impl Run {
             hs.exit = exit.clone();
             hs.message = message.clone();
             hs.duration = Some(duration);
+            hs.stdout = captured
+                .map(|(_, c)| std::mem::take(&mut *c.lock().unwrap_or_else(|p| p.into_inner())));
         });
         self.log.line(&format!(
             "<-- {host}: {status}{}{} in {}",

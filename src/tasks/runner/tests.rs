@@ -500,6 +500,45 @@ async fn local_executor_runs_and_kills_process_groups() {
     assert_eq!(s.steps[1].hosts[0].command, "sleep 1000");
 }
 
+/// A step with `capture_stdout` keeps each host's stdout whole however
+/// few lines the display scrollback keeps, up to its limit; other steps
+/// capture nothing.
+#[tokio::test]
+async fn captured_stdout_is_whole_beyond_the_scrollback_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = TaskRunner::local(dir.path()).with_scrollback(10);
+    let here = || Target::new("localhost").with_name("me");
+    let p = Pipeline::new("local", "here")
+        .step(
+            Step::command(
+                "many lines",
+                here(),
+                RemoteCommand::admin("seq 1 20000; echo noise >&2"),
+            )
+            .capture_stdout(1 << 20),
+        )
+        .step(Step::command("cut", here(), RemoteCommand::admin("seq 1 1000")).capture_stdout(100))
+        .step(Step::command(
+            "not captured",
+            here(),
+            RemoteCommand::admin("echo x"),
+        ));
+    let (t, _rx) = runner.start(p).unwrap();
+    assert_eq!(t.wait().await, TaskStatus::Succeeded);
+    let s = t.state();
+    assert!(s.output["me"].dropped() > 0, "the scrollback dropped lines");
+    let whole = s.steps[0].hosts[0].stdout.as_ref().expect("captured");
+    assert!(whole.complete());
+    let expected: String = (1..=20000).map(|n| format!("{n}\n")).collect();
+    assert_eq!(whole.text(), expected, "stdout only, every line");
+    let cut = s.steps[1].hosts[0].stdout.as_ref().expect("captured");
+    assert_eq!(cut.bytes.len(), 100);
+    assert!(!cut.complete());
+    let all: usize = (1..=1000).map(|n: u32| n.to_string().len() + 1).sum();
+    assert_eq!(cut.cut as usize, all - 100);
+    assert_eq!(s.steps[2].hosts[0].stdout, None);
+}
+
 #[tokio::test]
 async fn follow_prints_progress_for_headless_runs() {
     let dir = tempfile::tempdir().unwrap();
