@@ -23,10 +23,12 @@
 //! Run: `cargo bench --bench poll_scale` (loopback only; the sandbox is not
 //! needed). `PIGSTY_TUI_LOOPBACK_ONLY=1` is set for the child processes.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,7 +74,7 @@ fn http(status: &str, body: &str) -> Vec<u8> {
 }
 
 /// Read one request (head and a Content-Length body); `None` on EOF.
-async fn read_request(s: &mut TcpStream) -> Option<(String, String)> {
+async fn read_request(s: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let head_end = loop {
@@ -108,11 +110,12 @@ async fn read_request(s: &mut TcpStream) -> Option<(String, String)> {
     let mut first = head.lines().next().unwrap_or("").split_whitespace();
     let method = first.next().unwrap_or("").to_string();
     let path = first.next().unwrap_or("/").to_string();
-    Some((method, path))
+    let body = buf[head_end..].to_vec();
+    Some((method, path, body))
 }
 
 async fn answer(mut s: TcpStream, role: Role, json: Arc<Bodies>) {
-    let Some((_method, path)) = read_request(&mut s).await else {
+    let Some((_method, path, body)) = read_request(&mut s).await else {
         return;
     };
     let resp = match (&role, path.split('?').next().unwrap_or("")) {
@@ -151,13 +154,9 @@ async fn answer(mut s: TcpStream, role: Role, json: Arc<Bodies>) {
             }
             return;
         }
-        (Role::Etcd, "/v3/kv/range") => {
-            http("200 OK", r#"{"header":{"revision":"1"},"count":"0"}"#)
-        }
-        (Role::Prometheus, "/api/v1/query") | (Role::Prometheus, "/api/v1/query_range") => http(
-            "200 OK",
-            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
-        ),
+        (Role::Etcd, "/v3/kv/range") => http("200 OK", &json.etcd_range(&body)),
+        (Role::Prometheus, "/api/v1/query") => http("200 OK", &json.prometheus(&path, false)),
+        (Role::Prometheus, "/api/v1/query_range") => http("200 OK", &json.prometheus(&path, true)),
         (Role::Alertmanager, "/api/v2/alerts") => http("200 OK", "[]"),
         _ => http("200 OK", "{}"),
     };
@@ -169,19 +168,221 @@ async fn answer(mut s: TcpStream, role: Role, json: Arc<Bodies>) {
 struct Bodies {
     patroni: HashMap<String, String>,
     cluster: HashMap<String, String>,
+    /// `range` answers of etcd by key prefix (`/pg/pg-c1/`).
+    etcd: HashMap<String, String>,
+    /// Live instances: (cluster, instance, ip, leader).
+    instances: Vec<(String, String, String, bool)>,
+    /// Every exporter target: (ip:port, job, up).
+    targets: Vec<(String, &'static str, bool)>,
+}
+
+impl Bodies {
+    /// etcd's answer to a `range` request (its JSON body names the prefix).
+    fn etcd_range(&self, body: &[u8]) -> String {
+        let req: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let prefix = req["key"]
+            .as_str()
+            .and_then(pigsty_tui::encoding::b64_decode)
+            .map(|k| String::from_utf8_lossy(&k).into_owned())
+            .unwrap_or_default();
+        self.etcd
+            .get(&prefix)
+            .cloned()
+            .unwrap_or_else(|| r#"{"header":{"revision":"1"},"count":"0"}"#.into())
+    }
+
+    /// Prometheus' answer: Pigsty's recording rules and `up` over every
+    /// live instance and target, as an instant vector (the combined query
+    /// of the poller too) or a range matrix.
+    fn prometheus(&self, path: &str, range: bool) -> String {
+        let params: HashMap<String, String> = path
+            .split_once('?')
+            .map(|(_, q)| {
+                q.split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), url_decode(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let query = params.get("query").cloned().unwrap_or_default();
+        // The poller's combined query: label_replace(EXPR, "pigsty_tui_part", "i", "", "") or …
+        let parts: Vec<(Option<String>, String)> = if query.contains("pigsty_tui_part") {
+            query
+                .split(" or ")
+                .filter_map(|p| {
+                    let p = p.strip_prefix("label_replace(")?;
+                    let (expr, rest) = p.split_once(", \"pigsty_tui_part\", \"")?;
+                    let part = rest.split('"').next()?;
+                    Some((Some(part.to_string()), expr.to_string()))
+                })
+                .collect()
+        } else {
+            vec![(None, query.clone())]
+        };
+        let (start, end, step) = (
+            params
+                .get("start")
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0),
+            params
+                .get("end")
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0),
+            params
+                .get("step")
+                .and_then(|v| v.trim_end_matches('s').parse::<f64>().ok())
+                .unwrap_or(15.0)
+                .max(1.0),
+        );
+        let mut out = Vec::new();
+        for (part, expr) in &parts {
+            let extra = part
+                .as_ref()
+                .map(|p| format!(r#","pigsty_tui_part":"{p}""#))
+                .unwrap_or_default();
+            let mut sample = |labels: String, value: f64| {
+                if range {
+                    let mut points = Vec::new();
+                    let mut t = start;
+                    while t <= end {
+                        points.push(format!(r#"[{t:.3},"{value}"]"#));
+                        t += step;
+                    }
+                    out.push(format!(
+                        r#"{{"metric":{{{labels}{extra}}},"values":[{}]}}"#,
+                        points.join(",")
+                    ));
+                } else {
+                    out.push(format!(
+                        r#"{{"metric":{{{labels}{extra}}},"value":[{end:.3},"{value}"]}}"#
+                    ));
+                }
+            };
+            let ins_labels = |cls: &str, ins: &str, ip: &str| {
+                format!(
+                    r#""cls":"{cls}","ins":"{ins}","ip":"{ip}","instance":"{ip}:9630","job":"pgsql""#
+                )
+            };
+            match expr.as_str() {
+                "up" => {
+                    for (instance, job, up) in &self.targets {
+                        sample(
+                            format!(r#""__name__":"up","instance":"{instance}","job":"{job}""#),
+                            if *up { 1.0 } else { 0.0 },
+                        );
+                    }
+                }
+                "pg:cls:leader" | "pg:cls:timeline" => {
+                    for (cls, ins, ip, leader) in &self.instances {
+                        if *leader {
+                            sample(ins_labels(cls, ins, ip), 1.0);
+                        }
+                    }
+                }
+                e => {
+                    for (cls, ins, ip, leader) in &self.instances {
+                        let v = match e {
+                            "pg_up" => 1.0,
+                            "pg:ins:status" => 2.0 + f64::from(u8::from(*leader)),
+                            "pg_in_recovery" => f64::from(u8::from(!*leader)),
+                            "pg:ins:lag_bytes" | "pg:ins:lag_seconds" if *leader => continue,
+                            "pg:ins:lag_bytes" => 4096.0,
+                            "pg:ins:lag_seconds" => 0.01,
+                            "pg:ins:tps" => 120.5,
+                            "pg:ins:num_backends" => 12.0,
+                            _ => continue,
+                        };
+                        sample(ins_labels(cls, ins, ip), v);
+                    }
+                }
+            }
+        }
+        let kind = if range { "matrix" } else { "vector" };
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"{kind}","result":[{}]}}}}"#,
+            out.join(",")
+        )
+    }
+}
+
+/// `application/x-www-form-urlencoded` value decoding.
+fn url_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn bodies(d: &Deployment) -> Bodies {
+    let b64 = |t: &str| pigsty_tui::encoding::b64_encode(t.as_bytes());
     let mut patroni = HashMap::new();
     let mut cluster = HashMap::new();
+    let mut etcd = HashMap::new();
+    let mut instances = Vec::new();
+    let mut dead_ips = Vec::new();
     for c in &d.clusters {
         let mut members = Vec::new();
+        let mut kvs = Vec::new();
+        let mut kv = |key: String, value: String| {
+            kvs.push(format!(
+                r#"{{"key":"{}","create_revision":"2","mod_revision":"7","version":"3","value":"{}"}}"#,
+                b64(&key),
+                b64(&value)
+            ));
+        };
+        let leader_name = &c.instances[0].name;
+        kv(format!("/pg/{}/leader", c.name), leader_name.clone());
+        kv(
+            format!("/pg/{}/config", c.name),
+            r#"{"ttl":30,"loop_wait":10,"retry_timeout":10,"maximum_lag_on_failover":1048576}"#
+                .into(),
+        );
+        kv(
+            format!("/pg/{}/initialize", c.name),
+            "7310000000000000001".into(),
+        );
+        kv(
+            format!("/pg/{}/status", c.name),
+            r#"{"optime":1000}"#.into(),
+        );
+        // The leader's pg_stat_replication: every live replica streaming.
+        let replication: Vec<String> = c
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != 0 && *k != DEAD_POSITION)
+            .map(|(_, i)| {
+                format!(
+                    r#"{{"usename":"replicator","application_name":"{}","client_addr":"{}","state":"streaming","sync_state":"async","sync_priority":0}}"#,
+                    i.name, i.ip
+                )
+            })
+            .collect();
         for (k, i) in c.instances.iter().enumerate() {
             let leader = k == 0;
             let body = if leader {
                 format!(
-                    r#"{{"state":"running","role":"primary","server_version":170000,"timeline":1,"xlog":{{"location":1000}},"replication":[],"patroni":{{"version":"4.0.4","scope":"{}","name":"{}"}}}}"#,
-                    c.name, i.name
+                    r#"{{"state":"running","role":"primary","server_version":170000,"timeline":1,"xlog":{{"location":1000}},"replication":[{}],"patroni":{{"version":"4.0.4","scope":"{}","name":"{}"}}}}"#,
+                    replication.join(","),
+                    c.name,
+                    i.name
                 )
             } else {
                 format!(
@@ -190,21 +391,60 @@ fn bodies(d: &Deployment) -> Bodies {
                 )
             };
             patroni.insert(i.name.clone(), body);
-            if k != DEAD_POSITION {
-                members.push(format!(
-                    r#"{{"name":"{}","role":"{}","state":"running","host":"{}","port":5432,"timeline":1,"lag":0}}"#,
-                    i.name,
-                    if leader { "leader" } else { "replica" },
-                    i.ip
-                ));
+            if k == DEAD_POSITION {
+                dead_ips.push(i.ip.clone());
+                continue;
             }
+            let role = if leader { "leader" } else { "replica" };
+            members.push(format!(
+                r#"{{"name":"{}","role":"{role}","state":"{}","host":"{}","port":5432,"timeline":1,"lag":0}}"#,
+                i.name,
+                if leader { "running" } else { "streaming" },
+                i.ip
+            ));
+            kv(
+                format!("/pg/{}/members/{}", c.name, i.name),
+                format!(
+                    r#"{{"conn_url":"postgres://{ip}:5432/postgres","api_url":"http://{ip}:8008/patroni","state":"running","role":"{}","version":"4.0.4","xlog_location":1000,"timeline":1}}"#,
+                    if leader { "primary" } else { "replica" },
+                    ip = i.ip
+                ),
+            );
+            instances.push((c.name.clone(), i.name.clone(), i.ip.clone(), leader));
         }
         cluster.insert(
             c.name.clone(),
             format!(r#"{{"members":[{}]}}"#, members.join(",")),
         );
+        etcd.insert(
+            format!("/pg/{}/", c.name),
+            format!(
+                r#"{{"header":{{"revision":"7"}},"kvs":[{}],"count":"{}"}}"#,
+                kvs.join(","),
+                kvs.len()
+            ),
+        );
     }
-    Bodies { patroni, cluster }
+    let mut targets = Vec::new();
+    for ip in d.node_ips() {
+        let up = !dead_ips.iter().any(|x| x == ip);
+        for (port, job) in [
+            (9100, "node"),
+            (9630, "pgsql"),
+            (9631, "pgbouncer"),
+            (9101, "haproxy"),
+            (8008, "patroni"),
+        ] {
+            targets.push((format!("{ip}:{port}"), job, up));
+        }
+    }
+    Bodies {
+        patroni,
+        cluster,
+        etcd,
+        instances,
+        targets,
+    }
 }
 
 /// Every TCP port the sources touch on one node, with what it answers.
@@ -378,9 +618,63 @@ fn status_round(inventory: &Path) {
 
 /// The merge alone: one round's observations of the 1,000 instances, built
 /// into a snapshot again and again (what the merger does each interval).
+/// Heap bytes live in this process (every allocation counted).
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// The system allocator, counting what is live: the model's sizes below.
+struct Counting;
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, AtomicOrdering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, AtomicOrdering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            AtomicOrdering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap bytes `make` leaves allocated (what it returns, when nothing else
+/// allocates meanwhile: the responders are idle between rounds).
+fn heap_of<T>(make: impl FnOnce() -> T) -> (T, isize) {
+    let before = LIVE_BYTES.load(AtomicOrdering::SeqCst);
+    let v = make();
+    (v, LIVE_BYTES.load(AtomicOrdering::SeqCst) - before)
+}
+
+fn mb(bytes: isize) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
 fn merge(d: &Deployment, rt: &tokio::runtime::Runtime) {
     let cfg = SourcesConfig::with_interval(Duration::from_secs(2));
-    let mut state = rt.block_on(sources::poll_once_state(d, cfg));
+    let (mut state, state_bytes) =
+        heap_of(|| rt.block_on(sources::poll_once_state(d, cfg.clone())));
+    // The model's sizes (the console keeps the deployment, the merger's
+    // state and one or two snapshots).
+    std::thread::sleep(Duration::from_millis(500));
+    let (snap, snap_bytes) = heap_of(|| state.build(d, std::time::SystemTime::now()));
+    let (d2, deployment_bytes) =
+        heap_of(|| inventory::parse(&loopback_inventory(), Path::new("/tmp/x.yml")).unwrap());
+    println!(
+        "model heap: deployment {:.1} MB, merger state after one round {:.1} MB, snapshot {:.1} MB",
+        mb(deployment_bytes),
+        mb(state_bytes),
+        mb(snap_bytes)
+    );
+    drop((snap, d2));
     let runs = 20;
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
@@ -510,7 +804,9 @@ fn main() {
     // --serve-only: no measurements here, only the responders (for a
     // console or heap profile against them).
     if !args.iter().any(|a| a == "--serve-only") {
-        status_round(&inventory_path);
+        if !args.iter().any(|a| a == "--merge-only") {
+            status_round(&inventory_path);
+        }
         let client = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("collector")
@@ -518,7 +814,10 @@ fn main() {
             .build()
             .expect("runtime");
         merge(&d, &client);
-        collect(d, &client);
+        // --merge-only: the merge figures (and the model's sizes) alone.
+        if !args.iter().any(|a| a == "--merge-only") {
+            collect(d, &client);
+        }
     }
     if let Some(secs) = hold {
         println!("holding the responders for {secs} s");

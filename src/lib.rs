@@ -12,6 +12,7 @@ pub mod config;
 pub mod encoding;
 pub mod inventory;
 pub mod logging;
+pub mod memory;
 pub mod model;
 pub mod net_guard;
 pub mod paths;

@@ -200,8 +200,9 @@ pub struct ServiceRouting {
 pub struct Sparkline {
     pub kind: SeriesKind,
     pub instance: String,
-    /// (seconds since the epoch, value), oldest first.
-    pub points: Vec<(f64, f64)>,
+    /// (seconds since the epoch, value), oldest first; shared with the
+    /// merger's state and the other snapshots.
+    pub points: std::sync::Arc<[(f64, f64)]>,
 }
 
 /// One cluster, live.

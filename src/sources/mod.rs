@@ -640,6 +640,7 @@ pub fn spawn_with_handles(
             .collect(),
     );
     let mut handles = Vec::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(poll_slots(&cfg)));
     for p in plan.pollers {
         let woken = match &p {
             Poller::Probe { ip, .. } => wake.get(ip).cloned(),
@@ -651,6 +652,7 @@ pub fn spawn_with_handles(
             cfg.clone(),
             tx.clone(),
             woken,
+            slots.clone(),
             cancel.clone(),
         )));
     }
@@ -701,24 +703,37 @@ fn failed(b: &Batch) -> bool {
     }
 }
 
+/// How many polls run at once (each may make several requests; the
+/// requests themselves are limited by `max_in_flight`): a large deployment's
+/// thousands of sources then never have their polls, connections and buffers
+/// all in memory at the same moment.
+fn poll_slots(cfg: &SourcesConfig) -> usize {
+    (cfg.max_in_flight / 2).max(1)
+}
+
 async fn run_poller(
     mut p: Poller,
     http: Http,
     cfg: Arc<SourcesConfig>,
     tx: mpsc::Sender<Batch>,
     woken: Option<Arc<tokio::sync::Notify>>,
+    slots: Arc<tokio::sync::Semaphore>,
     cancel: CancellationToken,
 ) {
     let period = p.period(&cfg);
     let mut failures = 0u32;
     loop {
         let started = tokio::time::Instant::now();
-        // Boxed: the poll's future (requests, probes) exists only while it
-        // runs, instead of living in each of the thousands of idle tasks a
-        // large deployment has (1,000 instances: ~13 MB).
+        // Boxed, and made once a poll slot is free: the poll's future
+        // (requests, probes) exists only while it runs, instead of living
+        // in each of the thousands of idle or waiting tasks a large
+        // deployment has.
         let mut batch = tokio::select! {
             _ = cancel.cancelled() => return,
-            b = Box::pin(p.batch(&http)) => b,
+            b = async {
+                let _slot = slots.acquire().await;
+                Box::pin(p.batch(&http)).await
+            } => b,
         };
         failures = if failed(&batch) { failures + 1 } else { 0 };
         let delay = if failures == 0 {
@@ -1051,6 +1066,7 @@ async fn run_merger(
     // at least ten builds' time between two (at most half an interval), so
     // the merger stays under ~10 % of a core however the batches trickle in.
     let mut next_build = tokio::time::Instant::now();
+    let mut next_trim = next_build;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -1070,6 +1086,13 @@ async fn run_merger(
                 }
             }
             _ = tick.tick() => {}
+        }
+        let started = tokio::time::Instant::now();
+        // The last round's garbage (the snapshot the UI let go of, the
+        // polls' buffers) goes back to the OS once per interval.
+        if started >= next_trim {
+            crate::memory::release_free_pages();
+            next_trim = started + cfg.interval;
         }
         let started = tokio::time::Instant::now();
         let snap = state.build(&deployment, SystemTime::now());

@@ -3,6 +3,7 @@
 //! and raw metrics as fallbacks, and range queries for sparklines.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -171,7 +172,8 @@ pub struct Sample {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     pub labels: BTreeMap<String, String>,
-    pub points: Vec<(f64, f64)>,
+    /// Shared with the snapshots' sparklines (not copied into each).
+    pub points: Arc<[(f64, f64)]>,
 }
 
 /// The `data` of a query answer.
@@ -195,21 +197,25 @@ impl QueryData {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawAnswer {
+struct RawAnswer<'a> {
     status: String,
-    #[serde(default)]
-    data: Option<RawData>,
+    #[serde(default, borrow)]
+    data: Option<RawData<'a>>,
     #[serde(default)]
     error_type: Option<String>,
     #[serde(default)]
     error: Option<String>,
 }
 
+/// `result` stays text until `resultType` says what it is: parsed once,
+/// straight into samples or series (no generic JSON tree of a large
+/// deployment's answer in between).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawData {
+struct RawData<'a> {
     result_type: String,
-    result: serde_json::Value,
+    #[serde(borrow)]
+    result: &'a serde_json::value::RawValue,
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,9 +223,39 @@ struct RawSample {
     #[serde(default)]
     metric: BTreeMap<String, String>,
     #[serde(default)]
-    value: Option<(f64, String)>,
+    value: Option<(f64, PromValue)>,
     #[serde(default)]
-    values: Option<Vec<(f64, String)>>,
+    values: Option<Vec<(f64, PromValue)>>,
+}
+
+/// A sample value as Prometheus writes it (a string: "1", "NaN", "+Inf"),
+/// read without an intermediate `String`.
+#[derive(Debug, Clone, Copy)]
+struct PromValue(f64);
+
+impl<'de> Deserialize<'de> for PromValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PromValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sample value (a string such as \"1\" or \"NaN\")")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<PromValue, E> {
+                Ok(PromValue(value(s)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PromValue, E> {
+                Ok(PromValue(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PromValue, E> {
+                Ok(PromValue(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PromValue, E> {
+                Ok(PromValue(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Prometheus writes values as strings: "1", "NaN", "+Inf".
@@ -274,16 +310,17 @@ pub fn parse_answer(
     let bad = |e: serde_json::Error| {
         SourceError::new(source, ErrorKind::Malformed, format!("{what}: {e}"))
     };
+    let result = data.result.get();
     Ok(match data.result_type.as_str() {
         "vector" => {
-            let raw: Vec<RawSample> = serde_json::from_value(data.result).map_err(bad)?;
+            let raw: Vec<RawSample> = serde_json::from_str(result).map_err(bad)?;
             QueryData::Vector(
                 raw.into_iter()
                     .filter_map(|s| {
                         let (ts, v) = s.value?;
                         Some(Sample {
                             labels: s.metric,
-                            value: value(&v),
+                            value: v.0,
                             ts,
                         })
                     })
@@ -291,7 +328,7 @@ pub fn parse_answer(
             )
         }
         "matrix" => {
-            let raw: Vec<RawSample> = serde_json::from_value(data.result).map_err(bad)?;
+            let raw: Vec<RawSample> = serde_json::from_str(result).map_err(bad)?;
             QueryData::Matrix(
                 raw.into_iter()
                     .map(|s| Series {
@@ -300,18 +337,18 @@ pub fn parse_answer(
                             .values
                             .unwrap_or_default()
                             .into_iter()
-                            .map(|(t, v)| (t, value(&v)))
+                            .map(|(t, v)| (t, v.0))
                             .collect(),
                     })
                     .collect(),
             )
         }
         "scalar" => {
-            let (t, v): (f64, String) = serde_json::from_value(data.result).map_err(bad)?;
-            QueryData::Scalar(t, value(&v))
+            let (t, v): (f64, PromValue) = serde_json::from_str(result).map_err(bad)?;
+            QueryData::Scalar(t, v.0)
         }
         "string" => {
-            let (_, v): (f64, String) = serde_json::from_value(data.result).map_err(bad)?;
+            let (_, v): (f64, String) = serde_json::from_str(result).map_err(bad)?;
             QueryData::String(v)
         }
         other => {
@@ -571,7 +608,7 @@ impl PromPoller {
                 for s in &mut series {
                     let n = s.points.len();
                     if n > self.range.max_points {
-                        s.points.drain(..n - self.range.max_points);
+                        s.points = s.points[n - self.range.max_points..].into();
                     }
                 }
                 out.insert(kind, RangeResult { expr, series });
