@@ -218,14 +218,101 @@ struct RawData<'a> {
     result: &'a serde_json::value::RawValue,
 }
 
+/// One element of `result` as written: labels borrowed from the answer's
+/// text where they need no unescaping.
 #[derive(Debug, Deserialize)]
-struct RawSample {
-    #[serde(default)]
-    metric: BTreeMap<String, String>,
+struct RawSample<'a> {
+    #[serde(default, borrow)]
+    metric: BTreeMap<&'a str, LabelValue<'a>>,
     #[serde(default)]
     value: Option<(f64, PromValue)>,
     #[serde(default)]
     values: Option<Vec<(f64, PromValue)>>,
+}
+
+/// A label value: borrowed, or owned when it had escapes.
+#[derive(Debug)]
+struct LabelValue<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LabelValue<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = LabelValue<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a label value (a string)")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(LabelValue(s.into()))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(LabelValue(s.to_string().into()))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// Which labels to keep of each sample.
+type KeepLabel<'k> = &'k dyn Fn(&str) -> bool;
+
+/// `result` of a vector or matrix, read element by element: each sample
+/// becomes a [`Sample`] / [`Series`] with only the labels `keep` wants
+/// before the next is read (no second copy of a large answer).
+struct Results<'k> {
+    matrix: bool,
+    keep: KeepLabel<'k>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Results<'_> {
+    type Value = QueryData;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<QueryData, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Results<'_> {
+    type Value = QueryData;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of samples")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<QueryData, A::Error> {
+        let labels = |m: BTreeMap<&str, LabelValue>| -> BTreeMap<String, String> {
+            m.into_iter()
+                .filter(|(k, _)| (self.keep)(k))
+                .map(|(k, v)| (k.to_string(), v.0.into_owned()))
+                .collect()
+        };
+        let mut samples = Vec::new();
+        let mut series = Vec::new();
+        while let Some(s) = seq.next_element::<RawSample<'de>>()? {
+            if self.matrix {
+                series.push(Series {
+                    labels: labels(s.metric),
+                    points: s
+                        .values
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(t, v)| (t, v.0))
+                        .collect(),
+                });
+            } else if let Some((ts, v)) = s.value {
+                samples.push(Sample {
+                    labels: labels(s.metric),
+                    value: v.0,
+                    ts,
+                });
+            }
+        }
+        Ok(if self.matrix {
+            QueryData::Matrix(series)
+        } else {
+            QueryData::Vector(samples)
+        })
+    }
 }
 
 /// A sample value as Prometheus writes it (a string: "1", "NaN", "+Inf"),
@@ -275,6 +362,18 @@ pub fn parse_answer(
     http_status: u16,
     body: &[u8],
 ) -> Result<QueryData, SourceError> {
+    parse_answer_keeping(source, what, http_status, body, &|_| true)
+}
+
+/// [`parse_answer`] keeping only the labels `keep` wants: the poller keeps
+/// those it reads (a large deployment's answers carry many more).
+pub fn parse_answer_keeping(
+    source: &str,
+    what: &str,
+    http_status: u16,
+    body: &[u8],
+    keep: KeepLabel<'_>,
+) -> Result<QueryData, SourceError> {
     let raw: RawAnswer = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) if (200..300).contains(&http_status) => {
@@ -312,36 +411,16 @@ pub fn parse_answer(
     };
     let result = data.result.get();
     Ok(match data.result_type.as_str() {
-        "vector" => {
-            let raw: Vec<RawSample> = serde_json::from_str(result).map_err(bad)?;
-            QueryData::Vector(
-                raw.into_iter()
-                    .filter_map(|s| {
-                        let (ts, v) = s.value?;
-                        Some(Sample {
-                            labels: s.metric,
-                            value: v.0,
-                            ts,
-                        })
-                    })
-                    .collect(),
-            )
-        }
-        "matrix" => {
-            let raw: Vec<RawSample> = serde_json::from_str(result).map_err(bad)?;
-            QueryData::Matrix(
-                raw.into_iter()
-                    .map(|s| Series {
-                        labels: s.metric,
-                        points: s
-                            .values
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(t, v)| (t, v.0))
-                            .collect(),
-                    })
-                    .collect(),
-            )
+        kind @ ("vector" | "matrix") => {
+            use serde::de::DeserializeSeed;
+            let mut de = serde_json::Deserializer::from_str(result);
+            let seed = Results {
+                matrix: kind == "matrix",
+                keep,
+            };
+            let data = seed.deserialize(&mut de).map_err(bad)?;
+            de.end().map_err(bad)?;
+            data
         }
         "scalar" => {
             let (t, v): (f64, PromValue) = serde_json::from_str(result).map_err(bad)?;
@@ -465,7 +544,14 @@ impl PromPoller {
             .http
             .send(&self.name, &what, req, self.http.timeout, true)
             .await?;
-        parse_answer(&self.name, &what, r.status, &r.body)
+        let keep = |label: &str| {
+            label == "instance"
+                || label == PART_LABEL
+                || label == self.queries.instance_label
+                || label == self.queries.cluster_label
+                || label == self.queries.ip_label
+        };
+        parse_answer_keeping(&self.name, &what, r.status, &r.body, &keep)
     }
 
     /// Run a fallback chain: the first expression with results wins. API
@@ -731,6 +817,36 @@ mod tests {
         let e =
             parse_answer(SRC, "GET /api/v1/query", 502, b"<html>Bad Gateway</html>").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Http);
+    }
+
+    /// The poller keeps only the labels it reads; escaped label values are
+    /// unescaped; a malformed element names where it failed.
+    #[test]
+    fn answers_keep_only_the_wanted_labels() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"__name__":"pg_up","cls":"pg-test","ins":"pg-test-1","ip":"10.0.0.1","job":"pgsql","note":"a \"quoted\" \u00e9"},"value":[1.5,"1"]},
+            {"metric":{"cls":"pg-test","ins":"pg-test-2"},"value":[1.5,"NaN"]}]}}"#;
+        let keep = |l: &str| l == "cls" || l == "ins" || l == "note";
+        let d = parse_answer_keeping(SRC, "GET /api/v1/query", 200, body, &keep).unwrap();
+        let QueryData::Vector(v) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(v.len(), 2);
+        let keys: Vec<&str> = v[0].labels.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["cls", "ins", "note"]);
+        assert_eq!(v[0].labels["note"], "a \"quoted\" \u{e9}");
+        assert_eq!(v[0].value, 1.0);
+        assert!(v[1].value.is_nan());
+        // Everything kept by parse_answer.
+        let QueryData::Vector(all) = parse_answer(SRC, "GET /api/v1/query", 200, body).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(all[0].labels.len(), 6);
+        let bad = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],[2]]}]}}"#;
+        let e = parse_answer_keeping(SRC, "GET /api/v1/query_range", 200, bad, &keep).unwrap_err();
+        assert!(e.to_string().contains("GET /api/v1/query_range"), "{e}");
+        assert!(e.to_string().contains("column"), "{e}");
     }
 
     #[test]
