@@ -223,15 +223,15 @@ struct RawData<'a> {
 #[derive(Debug, Deserialize)]
 struct RawSample<'a> {
     #[serde(default, borrow)]
-    metric: BTreeMap<&'a str, LabelValue<'a>>,
+    metric: BTreeMap<LabelValue<'a>, LabelValue<'a>>,
     #[serde(default)]
     value: Option<(f64, PromValue)>,
     #[serde(default)]
     values: Option<Vec<(f64, PromValue)>>,
 }
 
-/// A label value: borrowed, or owned when it had escapes.
-#[derive(Debug)]
+/// A label name or value: borrowed, or owned when it had escapes.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct LabelValue<'a>(std::borrow::Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for LabelValue<'a> {
@@ -280,10 +280,10 @@ impl<'de> serde::de::Visitor<'de> for Results<'_> {
         f.write_str("an array of samples")
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<QueryData, A::Error> {
-        let labels = |m: BTreeMap<&str, LabelValue>| -> BTreeMap<String, String> {
+        let labels = |m: BTreeMap<LabelValue, LabelValue>| -> BTreeMap<String, String> {
             m.into_iter()
-                .filter(|(k, _)| (self.keep)(k))
-                .map(|(k, v)| (k.to_string(), v.0.into_owned()))
+                .filter(|(k, _)| (self.keep)(&k.0))
+                .map(|(k, v)| (k.0.into_owned(), v.0.into_owned()))
                 .collect()
         };
         let mut samples = Vec::new();
@@ -824,16 +824,16 @@ mod tests {
     #[test]
     fn answers_keep_only_the_wanted_labels() {
         let body = br#"{"status":"success","data":{"resultType":"vector","result":[
-            {"metric":{"__name__":"pg_up","cls":"pg-test","ins":"pg-test-1","ip":"10.0.0.1","job":"pgsql","note":"a \"quoted\" \u00e9"},"value":[1.5,"1"]},
+            {"metric":{"__name__":"pg_up","cls":"pg-test","ins":"pg-test-1","ip":"10.0.0.1","job":"pgsql","note":"a \"quoted\" \u00e9","a\u0026b":"x"},"value":[1.5,"1"]},
             {"metric":{"cls":"pg-test","ins":"pg-test-2"},"value":[1.5,"NaN"]}]}}"#;
-        let keep = |l: &str| l == "cls" || l == "ins" || l == "note";
+        let keep = |l: &str| l == "cls" || l == "ins" || l == "note" || l == "a&b";
         let d = parse_answer_keeping(SRC, "GET /api/v1/query", 200, body, &keep).unwrap();
         let QueryData::Vector(v) = d else {
             panic!("{d:?}")
         };
         assert_eq!(v.len(), 2);
         let keys: Vec<&str> = v[0].labels.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["cls", "ins", "note"]);
+        assert_eq!(keys, ["a&b", "cls", "ins", "note"]);
         assert_eq!(v[0].labels["note"], "a \"quoted\" \u{e9}");
         assert_eq!(v[0].value, 1.0);
         assert!(v[1].value.is_nan());
@@ -842,7 +842,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(all[0].labels.len(), 6);
+        assert_eq!(all[0].labels.len(), 7);
         let bad = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],[2]]}]}}"#;
         let e = parse_answer_keeping(SRC, "GET /api/v1/query_range", 200, bad, &keep).unwrap_err();
         assert!(e.to_string().contains("GET /api/v1/query_range"), "{e}");
