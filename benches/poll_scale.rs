@@ -36,6 +36,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use pigsty_tui::inventory;
 use pigsty_tui::model::{Deployment, Proto};
+use pigsty_tui::sources::prometheus::PART_LABEL;
 use pigsty_tui::sources::{self, SourceKind, SourcesConfig};
 
 const CLUSTERS: usize = 100;
@@ -195,23 +196,20 @@ impl Bodies {
     /// live instance and target, as an instant vector (the combined query
     /// of the poller too) or a range matrix.
     fn prometheus(&self, path: &str, range: bool) -> String {
-        let params: HashMap<String, String> = path
-            .split_once('?')
-            .map(|(_, q)| {
-                q.split('&')
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (k.to_string(), url_decode(v)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let params: HashMap<String, String> =
+            reqwest::Url::parse(&format!("http://responder{path}"))
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
         let query = params.get("query").cloned().unwrap_or_default();
-        // The poller's combined query: label_replace(EXPR, "pigsty_tui_part", "i", "", "") or …
-        let parts: Vec<(Option<String>, String)> = if query.contains("pigsty_tui_part") {
+        // The poller's combined query (`prometheus::combined_query`):
+        // label_replace(EXPR, "<PART_LABEL>", "i", "", "") or …
+        let tag = format!(", \"{PART_LABEL}\", \"");
+        let parts: Vec<(Option<String>, String)> = if query.contains(PART_LABEL) {
             query
                 .split(" or ")
                 .filter_map(|p| {
                     let p = p.strip_prefix("label_replace(")?;
-                    let (expr, rest) = p.split_once(", \"pigsty_tui_part\", \"")?;
+                    let (expr, rest) = p.split_once(&tag)?;
                     let part = rest.split('"').next()?;
                     Some((Some(part.to_string()), expr.to_string()))
                 })
@@ -238,7 +236,7 @@ impl Bodies {
         for (part, expr) in &parts {
             let extra = part
                 .as_ref()
-                .map(|p| format!(r#","pigsty_tui_part":"{p}""#))
+                .map(|p| format!(r#","{PART_LABEL}":"{p}""#))
                 .unwrap_or_default();
             let mut sample = |labels: String, value: f64| {
                 if range {
@@ -303,31 +301,6 @@ impl Bodies {
             out.join(",")
         )
     }
-}
-
-/// `application/x-www-form-urlencoded` value decoding.
-fn url_decode(v: &str) -> String {
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(x) => {
-                        out.push(x);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn bodies(d: &Deployment) -> Bodies {

@@ -1087,12 +1087,11 @@ async fn run_merger(
             }
             _ = tick.tick() => {}
         }
-        let started = tokio::time::Instant::now();
         // The last round's garbage (the snapshot the UI let go of, the
         // polls' buffers) goes back to the OS once per interval.
-        if started >= next_trim {
+        if tokio::time::Instant::now() >= next_trim {
             crate::memory::release_free_pages();
-            next_trim = started + cfg.interval;
+            next_trim = tokio::time::Instant::now() + cfg.interval;
         }
         let started = tokio::time::Instant::now();
         let snap = state.build(&deployment, SystemTime::now());
