@@ -36,7 +36,8 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// What the console needs to run.
 pub struct AppOptions {
-    pub deployment: Deployment,
+    /// Shared with the pollers and the event recorder (one copy).
+    pub deployment: Arc<Deployment>,
     /// The inventory file as the operator gave it (shown in the header).
     pub inventory_path: PathBuf,
     pub theme: Theme,
@@ -61,12 +62,12 @@ impl AppOptions {
     /// Options with the default theme, colours as `NO_COLOR` says, not
     /// read-only.
     pub fn new(
-        deployment: Deployment,
+        deployment: impl Into<Arc<Deployment>>,
         inventory_path: PathBuf,
         snapshot_rx: watch::Receiver<Arc<Snapshot>>,
     ) -> Self {
         AppOptions {
-            deployment,
+            deployment: deployment.into(),
             inventory_path,
             theme: Theme::default(),
             readonly: false,

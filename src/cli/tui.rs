@@ -38,6 +38,8 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    // One copy of the deployment for the pollers, the recorder and the UI.
+    let deployment = Arc::new(deployment);
     runtime.block_on(async move {
         let cancel = tokio_util::sync::CancellationToken::new();
         // Without polling the sender stays alive (and silent) until the end.
@@ -45,7 +47,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
         let snapshot_rx = if opts.no_poll {
             idle_rx
         } else {
-            sources::spawn(Arc::new(deployment.clone()), opts.sources, cancel.clone())
+            sources::spawn(deployment.clone(), opts.sources, cancel.clone())
         };
         // Actions run over SSH; every task is audited under the state
         // directory. Unknown host keys and key passphrases are asked in the
@@ -58,7 +60,7 @@ pub fn run(opts: ConsoleOptions, deployment: Deployment) -> Result<()> {
             None
         } else {
             let (_recorder, state) = crate::triage::events::spawn_triage(
-                Arc::new(deployment.clone()),
+                deployment.clone(),
                 snapshot_rx.clone(),
                 crate::triage::events::default_path(&state_dir),
             );

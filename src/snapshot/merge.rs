@@ -356,10 +356,14 @@ impl State {
         let stale = self.is_stale(now, p.at);
         for (metric, r) in &p.value {
             for s in &r.samples {
-                let ins = s.labels.get(&self.instance_label).cloned().or_else(|| {
-                    let ip = s.labels.get(&self.ip_label)?;
-                    d.instances().find(|i| &i.ip == ip).map(|i| i.name.clone())
-                });
+                let ins = s
+                    .labels
+                    .get(&self.instance_label)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        let ip = s.labels.get(&self.ip_label)?;
+                        d.instances().find(|i| i.ip == ip).map(|i| i.name.clone())
+                    });
                 let Some(ins) = ins else { continue };
                 let e = out.entry(ins).or_insert_with(|| PromInstance {
                     observed_at: Some(p.at),
@@ -484,14 +488,16 @@ impl State {
         if let Some(p) = &self.prom
             && let Some(r) = p.value.get(&Metric::Leader)
         {
-            let leaders: BTreeSet<&String> = r
+            let leaders: BTreeSet<&str> = r
                 .samples
                 .iter()
-                .filter(|s| s.labels.get(&self.cluster_label) == Some(&c.name) && s.value >= 1.0)
+                .filter(|s| {
+                    s.labels.get(&self.cluster_label) == Some(c.name.as_str()) && s.value >= 1.0
+                })
                 .filter_map(|s| s.labels.get(&self.instance_label))
                 .collect();
             if !leaders.is_empty() {
-                let v: Vec<&str> = leaders.iter().map(|s| s.as_str()).collect();
+                let v: Vec<&str> = leaders.into_iter().collect();
                 leader.prometheus = Some(self.obs_fact(now, p, v.join(",")));
             }
         }
@@ -733,12 +739,12 @@ impl State {
         for (kind, r) in &s.value {
             for series in &r.series {
                 let ins = series.labels.get(&self.instance_label);
-                let in_cluster = series.labels.get(&self.cluster_label) == Some(&c.name)
-                    || ins.is_some_and(|i| c.instances.iter().any(|x| &x.name == i));
+                let in_cluster = series.labels.get(&self.cluster_label) == Some(c.name.as_str())
+                    || ins.is_some_and(|i| c.instances.iter().any(|x| x.name == i));
                 if let (true, Some(ins)) = (in_cluster, ins) {
                     out.push(Sparkline {
                         kind: *kind,
-                        instance: ins.clone(),
+                        instance: ins.to_string(),
                         points: series.points.clone(),
                     });
                 }

@@ -10,7 +10,7 @@ use crate::model::{DcsKind, Deployment};
 use crate::sources::dcs::DcsClusterView;
 use crate::sources::haproxy::{ProxyStat, ServerStat};
 use crate::sources::patroni::{ClusterView, MemberReport, MemberStatus, PatroniEndpoint};
-use crate::sources::prometheus::{InstantResult, Metric, PromReport, Sample};
+use crate::sources::prometheus::{InstantResult, Labels, Metric, PromReport, Sample};
 use crate::sources::{
     Batch, ErrorKind, Observation, SourceError, SourceId, SourcesConfig, fixture, test_deployment,
 };
@@ -170,7 +170,7 @@ fn dcs_err(at: SystemTime) -> Batch {
 
 fn sample(ins: &str, v: f64) -> Sample {
     Sample {
-        labels: BTreeMap::from([
+        labels: Labels::from([
             ("cls".to_string(), "pg-test".to_string()),
             ("ins".to_string(), ins.to_string()),
             ("ip".to_string(), ip_of(ins)),

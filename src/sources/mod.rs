@@ -21,6 +21,7 @@ pub mod dcs;
 pub mod etcd;
 pub mod haproxy;
 pub mod http;
+mod labels;
 pub mod patroni;
 pub mod probe;
 pub mod prometheus;

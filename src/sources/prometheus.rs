@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::http::{ErrorKind, Http, SourceError};
+pub use super::labels::{Interner, Labels};
 
 /// What an instant query is for. Each has a list of expressions tried in
 /// order until one returns samples.
@@ -162,7 +163,7 @@ impl Default for RangeConfig {
 /// One sample of an instant vector.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sample {
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub value: f64,
     /// Evaluation time, seconds since the epoch.
     pub ts: f64,
@@ -171,7 +172,7 @@ pub struct Sample {
 /// One series of a range matrix.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// Shared with the snapshots' sparklines (not copied into each).
     pub points: Arc<[(f64, f64)]>,
 }
@@ -218,27 +219,14 @@ struct RawData<'a> {
     result: &'a serde_json::value::RawValue,
 }
 
-/// One element of `result` as written: labels borrowed from the answer's
-/// text where they need no unescaping.
-#[derive(Debug, Deserialize)]
-struct RawSample<'a> {
-    #[serde(default, borrow)]
-    metric: BTreeMap<LabelValue<'a>, LabelValue<'a>>,
-    #[serde(default)]
-    value: Option<(f64, PromValue)>,
-    #[serde(default)]
-    values: Option<Vec<(f64, PromValue)>>,
-}
-
 /// A label name or value: borrowed, or owned when it had escapes.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct LabelValue<'a>(std::borrow::Cow<'a, str>);
+struct LabelText<'a>(std::borrow::Cow<'a, str>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for LabelValue<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for LabelText<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = LabelValue<'a>;
+            type Value = LabelText<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a label value (a string)")
             }
@@ -246,10 +234,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for LabelValue<'a> {
                 self,
                 s: &'de str,
             ) -> Result<Self::Value, E> {
-                Ok(LabelValue(s.into()))
+                Ok(LabelText(s.into()))
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(LabelValue(s.to_string().into()))
+                Ok(LabelText(s.to_string().into()))
             }
         }
         d.deserialize_str(V(std::marker::PhantomData))
@@ -259,50 +247,46 @@ impl<'de: 'a, 'a> Deserialize<'de> for LabelValue<'a> {
 /// Which labels to keep of each sample.
 type KeepLabel<'k> = &'k dyn Fn(&str) -> bool;
 
+/// How samples are read: which labels are kept, and where their texts are
+/// shared.
+struct Reader<'k> {
+    keep: KeepLabel<'k>,
+    interner: &'k mut Interner,
+}
+
 /// `result` of a vector or matrix, read element by element: each sample
 /// becomes a [`Sample`] / [`Series`] with only the labels `keep` wants
 /// before the next is read (no second copy of a large answer).
-struct Results<'k> {
+struct Results<'r, 'k> {
     matrix: bool,
-    keep: KeepLabel<'k>,
+    reader: &'r mut Reader<'k>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Results<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for Results<'_, '_> {
     type Value = QueryData;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<QueryData, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Results<'_> {
+impl<'de> serde::de::Visitor<'de> for Results<'_, '_> {
     type Value = QueryData;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an array of samples")
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<QueryData, A::Error> {
-        let labels = |m: BTreeMap<LabelValue, LabelValue>| -> BTreeMap<String, String> {
-            m.into_iter()
-                .filter(|(k, _)| (self.keep)(&k.0))
-                .map(|(k, v)| (k.0.into_owned(), v.0.into_owned()))
-                .collect()
-        };
         let mut samples = Vec::new();
         let mut series = Vec::new();
-        while let Some(s) = seq.next_element::<RawSample<'de>>()? {
+        while let Some(s) = seq.next_element_seed(ElementSeed(&mut *self.reader))? {
             if self.matrix {
                 series.push(Series {
-                    labels: labels(s.metric),
-                    points: s
-                        .values
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(t, v)| (t, v.0))
-                        .collect(),
+                    labels: s.labels,
+                    points: s.values.unwrap_or_default().into(),
                 });
-            } else if let Some((ts, v)) = s.value {
+            } else if let Some((ts, value)) = s.value {
                 samples.push(Sample {
-                    labels: labels(s.metric),
-                    value: v.0,
+                    labels: s.labels,
+                    value,
                     ts,
                 });
             }
@@ -312,6 +296,88 @@ impl<'de> serde::de::Visitor<'de> for Results<'_> {
         } else {
             QueryData::Vector(samples)
         })
+    }
+}
+
+/// One element of `result` as read: `metric` (kept labels), and `value`
+/// (vector) or `values` (matrix).
+struct Element {
+    labels: Labels,
+    value: Option<(f64, f64)>,
+    values: Option<Vec<(f64, f64)>>,
+}
+
+struct ElementSeed<'r, 'k>(&'r mut Reader<'k>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ElementSeed<'_, '_> {
+    type Value = Element;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Element, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ElementSeed<'_, '_> {
+    type Value = Element;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sample (an object with metric and value or values)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
+        let mut out = Element {
+            labels: Labels::default(),
+            value: None,
+            values: None,
+        };
+        while let Some(key) = map.next_key::<LabelText<'de>>()? {
+            match &*key.0 {
+                "metric" => out.labels = map.next_value_seed(LabelsSeed(&mut *self.0))?,
+                "value" => {
+                    out.value = map
+                        .next_value::<Option<(f64, PromValue)>>()?
+                        .map(|(t, v)| (t, v.0))
+                }
+                "values" => {
+                    out.values = map
+                        .next_value::<Option<Vec<(f64, PromValue)>>>()?
+                        .map(|v| v.into_iter().map(|(t, v)| (t, v.0)).collect())
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `metric`: the kept labels, their texts shared through the interner.
+struct LabelsSeed<'r, 'k>(&'r mut Reader<'k>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for LabelsSeed<'_, '_> {
+    type Value = Labels;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Labels, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LabelsSeed<'_, '_> {
+    type Value = Labels;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("labels (an object of strings)")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Labels, E> {
+        Ok(Labels::default())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
+        let mut pairs = Vec::new();
+        while let Some((name, value)) = map.next_entry::<LabelText<'de>, LabelText<'de>>()? {
+            if (self.0.keep)(&name.0) {
+                pairs.push((
+                    self.0.interner.intern(&name.0),
+                    self.0.interner.intern(&value.0),
+                ));
+            }
+        }
+        Ok(Labels::new(pairs))
     }
 }
 
@@ -362,17 +428,26 @@ pub fn parse_answer(
     http_status: u16,
     body: &[u8],
 ) -> Result<QueryData, SourceError> {
-    parse_answer_keeping(source, what, http_status, body, &|_| true)
+    parse_answer_keeping(
+        source,
+        what,
+        http_status,
+        body,
+        &|_| true,
+        &mut Interner::default(),
+    )
 }
 
-/// [`parse_answer`] keeping only the labels `keep` wants: the poller keeps
-/// those it reads (a large deployment's answers carry many more).
+/// [`parse_answer`] keeping only the labels `keep` wants (the poller keeps
+/// those it reads: a large deployment's answers carry many more), their
+/// texts shared through `interner`.
 pub fn parse_answer_keeping(
     source: &str,
     what: &str,
     http_status: u16,
     body: &[u8],
     keep: KeepLabel<'_>,
+    interner: &mut Interner,
 ) -> Result<QueryData, SourceError> {
     let raw: RawAnswer = match serde_json::from_slice(body) {
         Ok(r) => r,
@@ -416,7 +491,7 @@ pub fn parse_answer_keeping(
             let mut de = serde_json::Deserializer::from_str(result);
             let seed = Results {
                 matrix: kind == "matrix",
-                keep,
+                reader: &mut Reader { keep, interner },
             };
             let data = seed.deserialize(&mut de).map_err(bad)?;
             de.end().map_err(bad)?;
@@ -516,6 +591,8 @@ pub struct PromPoller {
     /// Ask the instant queries in one request (until Prometheus refuses
     /// the combination, then one request per metric).
     combine: std::sync::atomic::AtomicBool,
+    /// One shared copy of each label text, across queries and polls.
+    interner: std::sync::Mutex<Interner>,
 }
 
 impl PromPoller {
@@ -529,6 +606,7 @@ impl PromPoller {
             range,
             last_range: None,
             combine: std::sync::atomic::AtomicBool::new(true),
+            interner: Default::default(),
         }
     }
 
@@ -551,7 +629,8 @@ impl PromPoller {
                 || label == self.queries.cluster_label
                 || label == self.queries.ip_label
         };
-        parse_answer_keeping(&self.name, &what, r.status, &r.body, &keep)
+        let mut interner = self.interner.lock().unwrap_or_else(|e| e.into_inner());
+        parse_answer_keeping(&self.name, &what, r.status, &r.body, &keep, &mut interner)
     }
 
     /// Run a fallback chain: the first expression with results wins. API
@@ -661,6 +740,11 @@ impl PromPoller {
             .await
         };
         let (instant, ranges) = tokio::join!(instant, ranges);
+        // What neither these answers nor the merger's last ones hold goes.
+        self.interner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .prune();
         let mut report = PromReport::default();
         for (metric, r) in instant {
             let (found, refused) = r?;
@@ -670,7 +754,7 @@ impl PromPoller {
                 Some((expr, QueryData::Scalar(t, v))) => (
                     expr,
                     vec![Sample {
-                        labels: BTreeMap::new(),
+                        labels: Labels::default(),
                         value: v,
                         ts: t,
                     }],
@@ -735,10 +819,13 @@ mod tests {
             panic!("{d:?}")
         };
         assert_eq!(v.len(), 4);
-        let s = v.iter().find(|s| s.labels["ins"] == "pg-test-2").unwrap();
+        let s = v
+            .iter()
+            .find(|s| s.labels.get("ins") == Some("pg-test-2"))
+            .unwrap();
         assert_eq!(s.value, 1.0);
-        assert_eq!(s.labels["cls"], "pg-test");
-        assert_eq!(s.labels["ip"], "127.0.0.12");
+        assert_eq!(&s.labels["cls"], "pg-test");
+        assert_eq!(&s.labels["ip"], "127.0.0.12");
         assert!(s.ts > 1.0e9);
     }
 
@@ -827,14 +914,22 @@ mod tests {
             {"metric":{"__name__":"pg_up","cls":"pg-test","ins":"pg-test-1","ip":"10.0.0.1","job":"pgsql","note":"a \"quoted\" \u00e9","a\u0026b":"x"},"value":[1.5,"1"]},
             {"metric":{"cls":"pg-test","ins":"pg-test-2"},"value":[1.5,"NaN"]}]}}"#;
         let keep = |l: &str| l == "cls" || l == "ins" || l == "note" || l == "a&b";
-        let d = parse_answer_keeping(SRC, "GET /api/v1/query", 200, body, &keep).unwrap();
+        let d = parse_answer_keeping(
+            SRC,
+            "GET /api/v1/query",
+            200,
+            body,
+            &keep,
+            &mut Interner::default(),
+        )
+        .unwrap();
         let QueryData::Vector(v) = d else {
             panic!("{d:?}")
         };
         assert_eq!(v.len(), 2);
-        let keys: Vec<&str> = v[0].labels.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = v[0].labels.iter().map(|(n, _)| n).collect();
         assert_eq!(keys, ["a&b", "cls", "ins", "note"]);
-        assert_eq!(v[0].labels["note"], "a \"quoted\" \u{e9}");
+        assert_eq!(&v[0].labels["note"], "a \"quoted\" \u{e9}");
         assert_eq!(v[0].value, 1.0);
         assert!(v[1].value.is_nan());
         // Everything kept by parse_answer.
@@ -844,7 +939,15 @@ mod tests {
         };
         assert_eq!(all[0].labels.len(), 7);
         let bad = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],[2]]}]}}"#;
-        let e = parse_answer_keeping(SRC, "GET /api/v1/query_range", 200, bad, &keep).unwrap_err();
+        let e = parse_answer_keeping(
+            SRC,
+            "GET /api/v1/query_range",
+            200,
+            bad,
+            &keep,
+            &mut Interner::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("GET /api/v1/query_range"), "{e}");
         assert!(e.to_string().contains("column"), "{e}");
     }
@@ -872,8 +975,8 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].len(), 2);
         assert!(parts[1].is_empty());
-        assert!(parts[0].iter().all(|s| !s.labels.contains_key(PART_LABEL)));
-        assert_eq!(parts[0][1].labels["ins"], "pg-test-2");
+        assert!(parts[0].iter().all(|s| !s.labels.contains(PART_LABEL)));
+        assert_eq!(&parts[0][1].labels["ins"], "pg-test-2");
         assert_eq!(parts[0][1].value, 0.0);
     }
 
