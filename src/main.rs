@@ -15,6 +15,7 @@ use pigsty_tui::paths::Paths;
 use pigsty_tui::sources::SourcesConfig;
 
 fn main() -> ExitCode {
+    pigsty_tui::memory::one_arena();
     pigsty_tui::app::install_error_hooks();
     let cli = Cli::parse();
     if cli.command.is_some() {

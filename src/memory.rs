@@ -6,6 +6,9 @@
 //! every interval, keeps tens of MB resident that it no longer uses.
 //! [`release_free_pages`] hands those pages back (`malloc_trim`); the
 //! merger calls it once per poll interval, before it builds a snapshot.
+//! [`one_arena`] keeps every thread on one arena in the first place: the
+//! console's few threads (UI, two runtime workers) allocate little each,
+//! and one arena per thread left each with its own free pages.
 
 /// Give the free pages of every malloc arena back to the OS. A no-op where
 /// the allocator is not glibc's.
@@ -14,5 +17,19 @@ pub fn release_free_pages() {
     // SAFETY: malloc_trim only releases memory the allocator holds free.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Make glibc's allocator use one arena for every thread (`M_ARENA_MAX`
+/// 1; `MALLOC_ARENA_MAX` in the environment still wins). Call first thing
+/// in `main`, before any thread starts. A no-op elsewhere.
+pub fn one_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only changes the allocator's tuning; no thread
+        // has started yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
     }
 }

@@ -479,7 +479,7 @@ async fn ipv6_endpoints_are_polled_at_bracketed_addresses() {
         ..SourcesConfig::default()
     };
     let snap = poll_once(std::sync::Arc::new(d), cfg).await;
-    let names: Vec<&str> = snap.sources.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = snap.sources.iter().map(|s| &*s.name).collect();
     for want in [
         "patroni [::1]:8008",
         "etcd [::1]:2379",

@@ -432,7 +432,7 @@ proptest! {
         let mut state = State::new(&cfg);
         let now = SystemTime::now();
         let batch = |kind, name: &str, subject: Option<&str>, result| Batch {
-            source: SourceId { kind, name: name.to_string(), subject: subject.map(str::to_string) },
+            source: SourceId { kind, name: name.into(), subject: subject.map(str::to_string) },
             at: now,
             latency: Duration::from_millis(3),
             result,

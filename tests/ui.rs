@@ -597,7 +597,7 @@ fn live_consul_node_view() {
                 latency: Some(std::time::Duration::from_micros(800)),
                 consul,
                 prometheus_up: matches!(svc.port, 8008 | 8500 | 9101 | 9630 | 9100).then_some(true),
-                source: Some(format!("probe {ip}")),
+                source: Some(format!("probe {ip}").into()),
                 ..Default::default()
             },
         );

@@ -54,9 +54,7 @@ pub fn evaluate(d: &Deployment, snap: &Snapshot) -> Vec<VerifyLine> {
                         .map(|l| format!("up ({:.1} ms)", l.as_secs_f64() * 1000.0))
                         .unwrap_or_else(|| "up".into())
                 } else {
-                    obs.error
-                        .clone()
-                        .unwrap_or_else(|| obs.status_str().to_string())
+                    obs.error.as_deref().unwrap_or(obs.status_str()).to_string()
                 },
             });
         }

@@ -48,9 +48,9 @@ pub struct Opinion {
 }
 
 impl Opinion {
-    fn new(source: impl Into<String>, value: impl Into<String>) -> Self {
+    fn new(source: impl AsRef<str>, value: impl Into<String>) -> Self {
         Opinion {
-            source: source.into(),
+            source: source.as_ref().to_string(),
             value: value.into(),
         }
     }
@@ -336,11 +336,8 @@ fn consul_findings(d: &Deployment, s: &Snapshot, out: &mut Vec<Finding>) {
         .sources
         .iter()
         .find(|x| x.kind == SourceKind::Consul && !x.name.contains(" watch "))
-        .map_or_else(|| "consul".to_string(), |x| x.name.clone());
-    let mut keys: Vec<&(String, u16)> = s.services.keys().collect();
-    keys.sort();
-    for k in keys {
-        let o = &s.services[k];
+        .map_or_else(|| "consul".to_string(), |x| x.name.to_string());
+    for (k, o) in s.services.sorted() {
         let (Some(consul), false, false) = (o.consul, o.stale, o.not_probed) else {
             continue;
         };
@@ -377,8 +374,8 @@ fn consul_findings(d: &Deployment, s: &Snapshot, out: &mut Vec<Finding>) {
                     },
                 ),
                 Opinion::new(
-                    o.source.clone().unwrap_or_else(|| "probe".into()),
-                    o.error.clone().unwrap_or_else(|| o.status_str().into()),
+                    o.source.as_deref().unwrap_or("probe"),
+                    o.error.as_deref().unwrap_or(o.status_str()),
                 ),
             ],
         });

@@ -2,11 +2,12 @@
 //! and how a [`Snapshot`] is derived from it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{
-    ClusterLive, Fact, Health, LeaderViews, MemberLive, PromInstance, ServiceObservation,
-    ServiceRouting, Snapshot, SourceStatus, Sparkline, findings,
+    ClusterLive, Fact, Health, LeaderViews, MemberLive, PromInstance, ServiceMap,
+    ServiceObservation, ServiceRouting, Snapshot, SourceStatus, Sparkline, findings,
 };
 use crate::model::{Deployment, ServiceKind};
 use crate::sources::alertmanager::Alert;
@@ -23,15 +24,15 @@ use crate::sources::{Batch, Observation, SourceKind, SourcesConfig};
 struct Obs<T> {
     value: T,
     at: SystemTime,
-    source: String,
+    source: Arc<str>,
 }
 
 impl<T> Obs<T> {
-    fn new(value: T, at: SystemTime, source: &str) -> Self {
+    fn new(value: T, at: SystemTime, source: &Arc<str>) -> Self {
         Obs {
             value,
             at,
-            source: source.to_string(),
+            source: source.clone(),
         }
     }
 }
@@ -45,7 +46,7 @@ struct PatroniState {
     history: Option<Obs<Vec<HistoryEntry>>>,
     /// The latest attempt failed: when, and why.
     failing: Option<(SystemTime, String)>,
-    source: String,
+    source: Arc<str>,
 }
 
 /// Everything the merger knows; [`State::build`] derives a [`Snapshot`].
@@ -59,7 +60,7 @@ pub struct State {
     cluster_label: String,
     ip_label: String,
     seq: u64,
-    sources: BTreeMap<String, SourceStatus>,
+    sources: BTreeMap<Arc<str>, SourceStatus>,
     patroni: HashMap<String, PatroniState>,
     dcs: HashMap<String, Obs<DcsClusterView>>,
     consul_services: Option<Obs<Vec<ConsulService>>>,
@@ -67,7 +68,8 @@ pub struct State {
     series: Option<Obs<BTreeMap<SeriesKind, RangeResult>>>,
     alerts: Option<Obs<Vec<Alert>>>,
     haproxy: BTreeMap<String, Obs<Vec<ProxyStat>>>,
-    probes: HashMap<(String, u16), Obs<ProbeResult>>,
+    /// Each node's last port probes, by IP.
+    probes: HashMap<String, Obs<Vec<ProbeResult>>>,
 }
 
 impl State {
@@ -99,7 +101,7 @@ impl State {
         let ip_of = |member: &str| d.instance(member).map(|i| i.ip.clone());
         match (&b.source.kind, &b.result) {
             (SourceKind::Patroni, r) => {
-                let was_ok = self.sources.get(&b.source.name).map(|s| s.ok);
+                let was_ok = self.sources.get(&*b.source.name).map(|s| s.ok);
                 match (&b.source.subject, was_ok) {
                     (Some(m), Some(was)) if was != r.is_ok() => ip_of(m).into_iter().collect(),
                     _ => Vec::new(),
@@ -184,12 +186,12 @@ impl State {
         }
     }
 
-    fn apply_ok(&mut self, name: &str, at: SystemTime, obs: Observation) {
+    fn apply_ok(&mut self, name: &Arc<str>, at: SystemTime, obs: Observation) {
         match obs {
             Observation::Patroni(r) => {
                 let r = *r;
                 let ps = self.patroni.entry(r.endpoint.member.clone()).or_default();
-                ps.source = name.to_string();
+                ps.source = name.clone();
                 ps.failing = None;
                 ps.status = Some(Obs::new(r.status, at, name));
                 match r.cluster {
@@ -243,7 +245,7 @@ impl State {
                     }
                     cur.value.revision = revision;
                     cur.at = at;
-                    cur.source = name.to_string();
+                    cur.source = name.clone();
                 }
             }
             Observation::Prometheus(r) => {
@@ -258,10 +260,7 @@ impl State {
                 self.haproxy.insert(ip, Obs::new(proxies, at, name));
             }
             Observation::Probes { ip, results } => {
-                for r in results {
-                    self.probes
-                        .insert((ip.clone(), r.port), Obs::new(r, at, name));
-                }
+                self.probes.insert(ip, Obs::new(results, at, name));
             }
         }
     }
@@ -278,10 +277,10 @@ impl State {
         Self::age(now, at) > self.stale_after()
     }
 
-    fn fact<T>(&self, now: SystemTime, value: T, source: &str, at: SystemTime) -> Fact<T> {
+    fn fact<T>(&self, now: SystemTime, value: T, source: &Arc<str>, at: SystemTime) -> Fact<T> {
         Fact {
             value,
-            source: source.to_string(),
+            source: source.clone(),
             observed_at: at,
             age_ms: Self::age(now, at).as_millis() as u64,
             stale: self.is_stale(now, at),
@@ -753,15 +752,8 @@ impl State {
         out
     }
 
-    fn build_services(
-        &self,
-        d: &Deployment,
-        now: SystemTime,
-    ) -> HashMap<(String, u16), ServiceObservation> {
-        // Sized once: growing a map of a large deployment's ten thousand
-        // services doubles it several times over (old and new tables live).
-        let mut out: HashMap<(String, u16), ServiceObservation> =
-            HashMap::with_capacity(self.probes.len() + d.instances().count());
+    fn build_services(&self, d: &Deployment, now: SystemTime) -> ServiceMap {
+        let mut out = ServiceMap::with_nodes(d.node_ips().len());
         // Patroni's port, from its poller (the probes skip it): up when
         // the member answers and Postgres runs, as GET /health would say.
         for i in d.instances() {
@@ -784,7 +776,7 @@ impl State {
                 (None, None) => continue,
             };
             let latency = (health == Health::Up)
-                .then(|| self.sources.get(&ps.source).and_then(|s| s.latency))
+                .then(|| self.sources.get(&*ps.source).and_then(|s| s.latency))
                 .flatten();
             out.insert(
                 (i.ip.clone(), i.patroni_port()),
@@ -792,18 +784,16 @@ impl State {
                     health,
                     latency,
                     observed_at: Some(at),
-                    error,
+                    error: error.map(Arc::from),
                     source: Some(ps.source.clone()),
                     stale: self.is_stale(now, at),
                     ..Default::default()
                 },
             );
         }
-        for (k, o) in &self.probes {
-            let r = &o.value;
-            out.insert(
-                k.clone(),
-                ServiceObservation {
+        for (ip, o) in &self.probes {
+            for r in &o.value {
+                *out.entry(ip, r.port) = ServiceObservation {
                     health: r.health,
                     latency: r.latency,
                     observed_at: Some(o.at),
@@ -813,15 +803,15 @@ impl State {
                     http_status: r.http_status,
                     stale: Self::age(now, o.at) > self.probe_period * 3,
                     ..Default::default()
-                },
-            );
+                };
+            }
         }
         if let Some(cs) = &self.consul_services {
             for s in &cs.value {
                 if s.address.is_empty() || s.port == 0 {
                     continue;
                 }
-                let e = out.entry((s.address.clone(), s.port)).or_default();
+                let e = out.entry(&s.address, s.port);
                 let h = if s.passing() {
                     Health::Up
                 } else {
@@ -845,7 +835,7 @@ impl State {
                 let Ok(port) = port.parse::<u16>() else {
                     continue;
                 };
-                out.entry((ip.to_string(), port)).or_default().prometheus_up = Some(s.value >= 1.0);
+                out.entry(ip, port).prometheus_up = Some(s.value >= 1.0);
             }
         }
         out

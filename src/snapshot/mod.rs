@@ -11,6 +11,7 @@ mod json;
 mod merge;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Serialize, Serializer};
@@ -48,9 +49,9 @@ pub struct ServiceObservation {
     #[serde(serialize_with = "ser_opt_time")]
     pub observed_at: Option<SystemTime>,
     /// The error of the last failed probe.
-    pub error: Option<String>,
+    pub error: Option<Arc<str>>,
     /// The source that probed it (`probe 127.0.0.11`).
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
     /// UDP services are not probed.
     pub not_probed: bool,
     /// Status of the HTTP health check, when the service has one.
@@ -82,7 +83,7 @@ impl ServiceObservation {
 pub struct Fact<T> {
     pub value: T,
     /// The source's name (`patroni 127.0.0.11:8008`, `etcd watch /pg/pg-test/`, …).
-    pub source: String,
+    pub source: Arc<str>,
     #[serde(serialize_with = "ser_time")]
     pub observed_at: SystemTime,
     /// Age when the snapshot was built.
@@ -189,7 +190,7 @@ pub struct ServiceRouting {
     /// Servers taking connections.
     pub routes_to: Vec<String>,
     pub servers: Vec<ServerStat>,
-    pub source: String,
+    pub source: Arc<str>,
     #[serde(serialize_with = "ser_time")]
     pub observed_at: SystemTime,
     pub stale: bool,
@@ -214,7 +215,7 @@ pub struct ClusterLive {
     pub members: Vec<MemberLive>,
     /// Timeline history, oldest first (capped).
     pub history: Vec<HistoryEntry>,
-    pub history_source: Option<String>,
+    pub history_source: Option<Arc<str>>,
     pub paused: Option<Fact<bool>>,
     /// Highest timeline among members (or Prometheus' `pg:cls:timeline`).
     pub timeline: Option<Fact<u64>>,
@@ -243,7 +244,7 @@ impl ClusterLive {
 /// Health of one source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceStatus {
-    pub name: String,
+    pub name: Arc<str>,
     pub kind: SourceKind,
     /// Whether the last attempt succeeded.
     pub ok: bool,
@@ -275,8 +276,7 @@ pub struct Snapshot {
     pub taken_at: Option<SystemTime>,
     #[serde(serialize_with = "ser_ms", rename = "interval_ms")]
     pub interval: Duration,
-    #[serde(serialize_with = "ser_services")]
-    pub services: HashMap<(String, u16), ServiceObservation>,
+    pub services: ServiceMap,
     pub clusters: Vec<ClusterLive>,
     pub findings: Vec<Finding>,
     pub sources: Vec<SourceStatus>,
@@ -293,10 +293,7 @@ impl Snapshot {
 
     /// Live state of the service on `ip:port`, `Unknown` when never observed.
     pub fn service(&self, ip: &str, port: u16) -> ServiceObservation {
-        self.services
-            .get(&(ip.to_string(), port))
-            .cloned()
-            .unwrap_or_default()
+        self.services.get(ip, port).cloned().unwrap_or_default()
     }
 
     pub fn cluster(&self, name: &str) -> Option<&ClusterLive> {
@@ -309,7 +306,7 @@ impl Snapshot {
     }
 
     pub fn source(&self, name: &str) -> Option<&SourceStatus> {
-        self.sources.iter().find(|s| s.name == name)
+        self.sources.iter().find(|s| &*s.name == name)
     }
 
     /// Sources of one kind.
@@ -347,15 +344,75 @@ fn ser_opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Err
     }
 }
 
-fn ser_services<S: Serializer>(
-    m: &HashMap<(String, u16), ServiceObservation>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    let mut keys: Vec<&(String, u16)> = m.keys().collect();
-    keys.sort();
-    let mut seq = s.serialize_seq(Some(keys.len()))?;
-    for k in keys {
+/// What is known of every service, by node: a node's services are a few
+/// ports in a short list (no key per service: a large deployment has ten
+/// thousand of them in every snapshot).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceMap(HashMap<String, Vec<(u16, ServiceObservation)>>);
+
+impl ServiceMap {
+    /// Room for `nodes` nodes.
+    pub fn with_nodes(nodes: usize) -> Self {
+        ServiceMap(HashMap::with_capacity(nodes))
+    }
+
+    pub fn get(&self, ip: &str, port: u16) -> Option<&ServiceObservation> {
+        let ports = self.0.get(ip)?;
+        ports.iter().find(|(p, _)| *p == port).map(|(_, o)| o)
+    }
+
+    pub fn get_mut(&mut self, ip: &str, port: u16) -> Option<&mut ServiceObservation> {
+        let ports = self.0.get_mut(ip)?;
+        ports.iter_mut().find(|(p, _)| *p == port).map(|(_, o)| o)
+    }
+
+    /// The observation of `ip:port`, made (unknown) when missing.
+    pub fn entry(&mut self, ip: &str, port: u16) -> &mut ServiceObservation {
+        if !self.0.contains_key(ip) {
+            self.0.insert(ip.to_string(), Vec::new());
+        }
+        let ports = self.0.get_mut(ip).expect("inserted above");
+        let i = match ports.iter().position(|(p, _)| *p == port) {
+            Some(i) => i,
+            None => {
+                ports.push((port, ServiceObservation::default()));
+                ports.len() - 1
+            }
+        };
+        &mut ports[i].1
+    }
+
+    /// Set the observation of `ip:port` (replacing any).
+    pub fn insert(&mut self, (ip, port): (String, u16), obs: ServiceObservation) {
+        *self.entry(&ip, port) = obs;
+    }
+
+    /// Every `(ip, port)` with its observation, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = ((&str, u16), &ServiceObservation)> {
+        self.0
+            .iter()
+            .flat_map(|(ip, ports)| ports.iter().map(move |(p, o)| ((ip.as_str(), *p), o)))
+    }
+
+    /// Every `(ip, port)` with its observation, by IP and port.
+    pub fn sorted(&self) -> Vec<((&str, u16), &ServiceObservation)> {
+        let mut v: Vec<_> = self.iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// How many services.
+    pub fn len(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(Vec::is_empty)
+    }
+}
+
+impl Serialize for ServiceMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Row<'a> {
             ip: &'a str,
@@ -364,15 +421,13 @@ fn ser_services<S: Serializer>(
             #[serde(flatten)]
             obs: &'a ServiceObservation,
         }
-        let obs = &m[k];
-        seq.serialize_element(&Row {
-            ip: &k.0,
-            port: k.1,
+        s.collect_seq(self.sorted().into_iter().map(|((ip, port), obs)| Row {
+            ip,
+            port,
             status: obs.status_str(),
             obs,
-        })?;
+        }))
     }
-    seq.end()
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ fn cluster_view(leader: &str, tl: u64) -> ClusterView {
 fn patroni_id(member: &str) -> SourceId {
     SourceId {
         kind: SourceKind::Patroni,
-        name: format!("patroni {}:8008", ip_of(member)),
+        name: format!("patroni {}:8008", ip_of(member)).into(),
         subject: Some(member.into()),
     }
 }
@@ -246,7 +246,7 @@ fn haproxy_ok(at: SystemTime, ip: &str, primary: &[(&str, &str)]) -> Batch {
     Batch {
         source: SourceId {
             kind: SourceKind::Haproxy,
-            name: format!("haproxy {ip}:9101"),
+            name: format!("haproxy {ip}:9101").into(),
             subject: Some(ip.into()),
         },
         at,
@@ -320,7 +320,7 @@ fn healthy_cluster_roles_leader_lag() {
     assert_eq!(c.leader.patroni.as_ref().unwrap().value, "pg-test-1");
     assert_eq!(c.leader.dcs.as_ref().unwrap().value, "pg-test-1");
     assert_eq!(
-        c.leader.dcs.as_ref().unwrap().source,
+        &*c.leader.dcs.as_ref().unwrap().source,
         "etcd 127.0.0.10:2379"
     );
     assert_eq!(c.leader.prometheus.as_ref().unwrap().value, "pg-test-1");
@@ -332,7 +332,7 @@ fn healthy_cluster_roles_leader_lag() {
     let lag = m2.lag_bytes.as_ref().unwrap();
     assert_eq!(lag.value, 100, "from /cluster");
     assert_eq!(
-        lag.source, "patroni 127.0.0.11:8008",
+        &*lag.source, "patroni 127.0.0.11:8008",
         "the leader's /cluster view"
     );
     assert_eq!(lag.age_ms, 1000);
@@ -340,7 +340,10 @@ fn healthy_cluster_roles_leader_lag() {
     assert_eq!(m2.lag_seconds.as_ref().unwrap().value, 0.25);
     assert_eq!(m2.timeline.as_ref().unwrap().value, 1);
     assert_eq!(m2.state.as_ref().unwrap().value, "running");
-    assert_eq!(m2.role.as_ref().unwrap().source, "patroni 127.0.0.12:8008");
+    assert_eq!(
+        &*m2.role.as_ref().unwrap().source,
+        "patroni 127.0.0.12:8008"
+    );
     assert_eq!(m1.streaming, None);
     assert_eq!(m2.streaming, Some(true));
     assert_eq!(
@@ -385,7 +388,7 @@ fn dcs_down_falls_back_to_each_member() {
     // Lag computed from WAL positions (leader 1000, replica replayed 900).
     let lag = c.member("pg-test-2").unwrap().lag_bytes.as_ref().unwrap();
     assert_eq!(lag.value, 100);
-    assert_eq!(lag.source, "patroni 127.0.0.12:8008");
+    assert_eq!(&*lag.source, "patroni 127.0.0.12:8008");
     let etcd = s.source("etcd 127.0.0.10:2379").unwrap();
     assert!(!etcd.ok);
     assert_eq!(
@@ -671,7 +674,7 @@ fn watch_events_win_over_older_polls() {
     let s = st.build(&d, secs(2));
     let l = s.cluster("pg-test").unwrap().leader.dcs.clone().unwrap();
     assert_eq!(l.value, "pg-test-2");
-    assert_eq!(l.source, "etcd watch /pg/pg-test/");
+    assert_eq!(&*l.source, "etcd watch /pg/pg-test/");
     // A deletion through the watch.
     let del = Batch {
         source: SourceId {

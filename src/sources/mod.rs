@@ -106,7 +106,7 @@ impl Default for SourcesConfig {
             interval: Duration::from_secs(2),
             request_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_millis(500),
-            max_in_flight: 256,
+            max_in_flight: 128,
             backoff_max: Duration::from_secs(10),
             prometheus_url: None,
             alertmanager_url: None,
@@ -183,7 +183,8 @@ pub struct SourceId {
     pub kind: SourceKind,
     /// Display name with the endpoint: `patroni 127.0.0.11:8008`,
     /// `prometheus http://127.0.0.10:9090`, `etcd watch /pg/pg-test/`, …
-    pub name: String,
+    /// Shared by every fact the merger keeps and publishes from it.
+    pub name: Arc<str>,
     /// What it covers: the member (patroni), node IP (probe, haproxy) or
     /// cluster (DCS watch).
     pub subject: Option<String>,
@@ -258,34 +259,34 @@ impl Poller {
         match self {
             Poller::Patroni(p) => SourceId {
                 kind: SourceKind::Patroni,
-                name: p.name().to_string(),
+                name: p.name().to_string().into(),
                 subject: Some(p.endpoint.member.clone()),
             },
             Poller::Dcs {
                 kind, host, port, ..
             } => SourceId {
                 kind: dcs_source_kind(*kind),
-                name: format!("{kind} {}", crate::model::host_port(host, *port)),
+                name: format!("{kind} {}", crate::model::host_port(host, *port)).into(),
                 subject: None,
             },
             Poller::Prometheus(p) => SourceId {
                 kind: SourceKind::Prometheus,
-                name: p.name().to_string(),
+                name: p.name().to_string().into(),
                 subject: None,
             },
             Poller::Alertmanager { base } => SourceId {
                 kind: SourceKind::Alertmanager,
-                name: alertmanager::source_name(base),
+                name: alertmanager::source_name(base).into(),
                 subject: None,
             },
             Poller::Haproxy(p) => SourceId {
                 kind: SourceKind::Haproxy,
-                name: p.name().to_string(),
+                name: p.name().to_string().into(),
                 subject: Some(p.ip.clone()),
             },
             Poller::Probe { ip, .. } => SourceId {
                 kind: SourceKind::Probe,
-                name: format!("probe {ip}"),
+                name: format!("probe {ip}").into(),
                 subject: Some(ip.clone()),
             },
         }
@@ -404,7 +405,7 @@ impl Watcher {
     fn id(&self) -> SourceId {
         SourceId {
             kind: dcs_source_kind(self.kind),
-            name: format!("{} watch {}", self.kind, self.prefix),
+            name: format!("{} watch {}", self.kind, self.prefix).into(),
             subject: Some(self.cluster.clone()),
         }
     }
@@ -629,34 +630,15 @@ pub fn spawn_with_handles(
     let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::empty()));
     let (tx, rx) = mpsc::channel::<Batch>(256);
     let cfg = Arc::new(cfg);
-    let wake: ProbeWake = Arc::new(
-        plan.pollers
-            .iter()
-            .filter_map(|p| match p {
-                Poller::Probe { ip, .. } => {
-                    Some((ip.clone(), Arc::new(tokio::sync::Notify::new())))
-                }
-                _ => None,
-            })
-            .collect(),
-    );
-    let mut handles = Vec::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(poll_slots(&cfg)));
-    for p in plan.pollers {
-        let woken = match &p {
-            Poller::Probe { ip, .. } => wake.get(ip).cloned(),
-            _ => None,
-        };
-        handles.push(tokio::spawn(run_poller(
-            p,
-            http.clone(),
-            cfg.clone(),
-            tx.clone(),
-            woken,
-            slots.clone(),
-            cancel.clone(),
-        )));
-    }
+    let wake = Arc::new(ProbeWake::new(&plan.pollers));
+    let mut handles = vec![tokio::spawn(run_scheduler(
+        plan.pollers,
+        http.clone(),
+        cfg.clone(),
+        tx.clone(),
+        wake.clone(),
+        cancel.clone(),
+    ))];
     for w in plan.watchers {
         let task = match w.kind {
             DcsKind::Etcd => tokio::spawn(run_etcd_watch(
@@ -691,8 +673,51 @@ async fn sleep_until(deadline: tokio::time::Instant, cancel: &CancellationToken)
     }
 }
 
-/// Wakes the port probes of a node (by IP) before their period is over.
-type ProbeWake = Arc<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>;
+/// Wakes the port probes of a node (by IP) before their period is over:
+/// the merger raises the node's flag, the scheduler takes it.
+struct ProbeWake {
+    /// Node IP → index of its probe poller.
+    index: std::collections::HashMap<String, usize>,
+    /// Raised per poller index (only probe pollers' are ever raised).
+    raised: Vec<std::sync::atomic::AtomicBool>,
+    notify: tokio::sync::Notify,
+}
+
+impl ProbeWake {
+    fn new(pollers: &[Poller]) -> Self {
+        ProbeWake {
+            index: pollers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| match p {
+                    Poller::Probe { ip, .. } => Some((ip.clone(), i)),
+                    _ => None,
+                })
+                .collect(),
+            raised: pollers
+                .iter()
+                .map(|_| std::sync::atomic::AtomicBool::new(false))
+                .collect(),
+            notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Ask for the probes of the node on `ip` now.
+    fn raise(&self, ip: &str) {
+        if let Some(&i) = self.index.get(ip) {
+            self.raised[i].store(true, std::sync::atomic::Ordering::Relaxed);
+            self.notify.notify_one();
+        }
+    }
+
+    /// The poller indices raised since the last call (lowered again).
+    fn take(&self) -> impl Iterator<Item = usize> + '_ {
+        self.index
+            .values()
+            .copied()
+            .filter(|&i| self.raised[i].swap(false, std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 /// Whether a batch counts as a failure of its source for the backoff: an
 /// error, or probes of a host that answered on no port.
@@ -712,51 +737,98 @@ fn poll_slots(cfg: &SourcesConfig) -> usize {
     (cfg.max_in_flight / 2).max(1)
 }
 
-async fn run_poller(
-    mut p: Poller,
+/// Runs every poller from one task (a large deployment has thousands):
+/// each is due at its period (longer while it fails, see
+/// [`SourcesConfig::backoff`]), at most [`poll_slots`] polls run at once,
+/// and a poll's future exists only while it runs. A node's probes run at
+/// once when the merger raises them in `wake`.
+async fn run_scheduler(
+    pollers: Vec<Poller>,
     http: Http,
     cfg: Arc<SourcesConfig>,
     tx: mpsc::Sender<Batch>,
-    woken: Option<Arc<tokio::sync::Notify>>,
-    slots: Arc<tokio::sync::Semaphore>,
+    wake: Arc<ProbeWake>,
     cancel: CancellationToken,
 ) {
-    let period = p.period(&cfg);
-    let mut failures = 0u32;
+    use futures::StreamExt;
+    use std::cmp::Reverse;
+    use tokio::time::Instant as Due;
+
+    let now = Due::now();
+    let n = pollers.len();
+    let periods: Vec<Duration> = pollers.iter().map(|p| p.period(&cfg)).collect();
+    // A poller is `None` while its poll runs (the poll owns it).
+    let mut idle: Vec<Option<Poller>> = pollers.into_iter().map(Some).collect();
+    let mut failures = vec![0u32; n];
+    // When each is due next; heap entries that no longer match are stale
+    // (a woken probe was moved forward).
+    let mut next_due = vec![now; n];
+    let mut due: std::collections::BinaryHeap<Reverse<(Due, usize)>> =
+        (0..n).map(|i| Reverse((now, i))).collect();
+    // Woken while its poll ran: due again as soon as it ends.
+    let mut woken_while_running = vec![false; n];
+    let mut running = futures::stream::FuturesUnordered::new();
+    let max_running = poll_slots(&cfg);
     loop {
-        let started = tokio::time::Instant::now();
-        // Boxed, and made once a poll slot is free: the poll's future
-        // (requests, probes) exists only while it runs, instead of living
-        // in each of the thousands of idle or waiting tasks a large
-        // deployment has.
-        let mut batch = tokio::select! {
-            _ = cancel.cancelled() => return,
-            b = async {
-                let _slot = slots.acquire().await;
-                Box::pin(p.batch(&http)).await
-            } => b,
-        };
-        failures = if failed(&batch) { failures + 1 } else { 0 };
-        let delay = if failures == 0 {
-            period
-        } else {
-            cfg.backoff(failures).max(period)
-        };
-        batch.next_in = Some(delay);
-        if tx.send(batch).await.is_err() {
-            return;
+        let now = Due::now();
+        while running.len() < max_running {
+            let Some(&Reverse((at, i))) = due.peek() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
+            due.pop();
+            if at != next_due[i] {
+                continue;
+            }
+            let Some(mut p) = idle[i].take() else {
+                continue;
+            };
+            let http = http.clone();
+            running.push(Box::pin(async move {
+                let batch = p.batch(&http).await;
+                (i, at, p, batch)
+            }));
         }
-        match &woken {
-            None => {
-                if !sleep_until(started + delay, &cancel).await {
+        let next = if running.len() < max_running {
+            due.peek().map(|r| r.0.0)
+        } else {
+            None
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            Some((i, at, p, mut batch)) = running.next(), if !running.is_empty() => {
+                idle[i] = Some(p);
+                failures[i] = if failed(&batch) { failures[i] + 1 } else { 0 };
+                let delay = if failures[i] == 0 {
+                    periods[i]
+                } else {
+                    cfg.backoff(failures[i]).max(periods[i])
+                };
+                batch.next_in = Some(delay);
+                next_due[i] = if std::mem::take(&mut woken_while_running[i]) {
+                    Due::now()
+                } else {
+                    at + delay
+                };
+                due.push(Reverse((next_due[i], i)));
+                if tx.send(batch).await.is_err() {
                     return;
                 }
             }
-            Some(w) => tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep_until(started + delay) => {}
-                _ = w.notified() => {}
-            },
+            _ = wake.notify.notified() => {
+                let now = Due::now();
+                for i in wake.take() {
+                    if idle[i].is_none() {
+                        woken_while_running[i] = true;
+                    } else if next_due[i] > now {
+                        next_due[i] = now;
+                        due.push(Reverse((now, i)));
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next.unwrap_or(now)), if next.is_some() => {}
         }
     }
 }
@@ -1045,7 +1117,7 @@ async fn run_merger(
     cfg: Arc<SourcesConfig>,
     mut rx: mpsc::Receiver<Batch>,
     out: watch::Sender<Arc<Snapshot>>,
-    wake: ProbeWake,
+    wake: Arc<ProbeWake>,
     cancel: CancellationToken,
 ) {
     let mut state = State::new(&cfg);
@@ -1054,11 +1126,9 @@ async fn run_merger(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let d = &*deployment;
     let apply = |state: &mut State, b: Batch| {
-        if !wake.is_empty() {
+        if !wake.index.is_empty() {
             for ip in state.nodes_to_probe(d, &b) {
-                if let Some(w) = wake.get(&ip) {
-                    w.notify_one();
-                }
+                wake.raise(&ip);
             }
         }
         state.apply(b);
@@ -1223,7 +1293,7 @@ mod tests {
         let cfg = SourcesConfig::default();
         let http = shared_http(&cfg);
         let p = plan(&d, &cfg, &http);
-        let names: Vec<String> = p.pollers.iter().map(|p| p.id().name).collect();
+        let names: Vec<String> = p.pollers.iter().map(|p| p.id().name.to_string()).collect();
         for n in [
             "patroni 127.0.0.11:8008",
             "patroni 127.0.0.13:8008",
@@ -1246,14 +1316,14 @@ mod tests {
             }
         }
         assert_eq!(p.watchers.len(), 1);
-        assert_eq!(p.watchers[0].id().name, "etcd watch /pg/pg-test/");
+        assert_eq!(&*p.watchers[0].id().name, "etcd watch /pg/pg-test/");
         let d = test_deployment(DcsKind::Consul);
         let p = plan(&d, &cfg, &http);
         assert_eq!(p.watchers[0].prefix, "pg/pg-test/");
         assert!(
             p.pollers
                 .iter()
-                .any(|p| p.id().name == "consul 127.0.0.10:8500")
+                .any(|p| &*p.id().name == "consul 127.0.0.10:8500")
         );
     }
 
@@ -1309,7 +1379,7 @@ mod tests {
             cfg,
             rx,
             out,
-            Arc::new(Default::default()),
+            Arc::new(ProbeWake::new(&[])),
             cancel.clone(),
         ));
         // The first tick publishes at once.
@@ -1318,7 +1388,7 @@ mod tests {
         let batch = |ip: &str| Batch {
             source: SourceId {
                 kind: SourceKind::Probe,
-                name: format!("probe {ip}"),
+                name: format!("probe {ip}").into(),
                 subject: Some(ip.to_string()),
             },
             at: SystemTime::now(),

@@ -29,8 +29,8 @@ pub struct ProbeResult {
     pub health: Health,
     /// Connect (or HTTP round-trip) time of a successful probe.
     pub latency: Option<Duration>,
-    /// Why it is down.
-    pub error: Option<String>,
+    /// Why it is down (shared with the snapshots that show it).
+    pub error: Option<std::sync::Arc<str>>,
     /// UDP: nothing was sent.
     pub not_probed: bool,
     /// HTTP status of the health check, when one was made.
@@ -78,19 +78,19 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
                     r.health = Health::Up;
                 } else {
                     r.health = Health::Down;
-                    r.error = Some(format!("GET {path}: HTTP {}", resp.status));
+                    r.error = Some(format!("GET {path}: HTTP {}", resp.status).into());
                 }
             }
             Err(e) => {
                 r.health = Health::Down;
-                r.error = Some(e.detail);
+                r.error = Some(e.detail.into());
             }
         }
         return r;
     }
     if let Err(why) = crate::net_guard::check_host(&t.ip) {
         r.health = Health::Down;
-        r.error = Some(why);
+        r.error = Some(why.into());
         return r;
     }
     let _permit = http.permit().await;
@@ -103,11 +103,11 @@ pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResu
         }
         Ok(Err(e)) => {
             r.health = Health::Down;
-            r.error = Some(io_error_text(&e));
+            r.error = Some(io_error_text(&e).into());
         }
         Err(_) => {
             r.health = Health::Down;
-            r.error = Some(format!("timed out after {} ms", timeout.as_millis()));
+            r.error = Some(format!("timed out after {} ms", timeout.as_millis()).into());
         }
     }
     r
@@ -148,11 +148,14 @@ pub async fn probe_all(
                     port: t.port,
                     health: Health::Down,
                     latency: None,
-                    error: Some(format!(
-                        "not probed: the host did not answer on port {} within {} ms",
-                        head.port,
-                        timeout.as_millis()
-                    )),
+                    error: Some(
+                        format!(
+                            "not probed: the host did not answer on port {} within {} ms",
+                            head.port,
+                            timeout.as_millis()
+                        )
+                        .into(),
+                    ),
                     not_probed: false,
                     http_status: None,
                 };

@@ -121,7 +121,7 @@ impl Event {
     pub fn new(
         at: SystemTime,
         kind: EventKind,
-        source: impl Into<String>,
+        source: impl AsRef<str>,
         message: impl Into<String>,
     ) -> Self {
         Event {
@@ -130,7 +130,7 @@ impl Event {
             cluster: None,
             instance: None,
             host: None,
-            source: source.into(),
+            source: source.as_ref().to_string(),
             message: message.into(),
         }
     }
@@ -199,25 +199,25 @@ impl Event {
 struct MemberDigest {
     cluster: String,
     ip: Option<String>,
-    role: Option<(String, String)>,
+    role: Option<(String, Arc<str>)>,
     /// Some(true): reachable and running; Some(false): unreachable or not
     /// running; None: not polled yet.
     up: Option<bool>,
     why: String,
-    source: String,
+    source: Arc<str>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Digest {
     members: BTreeMap<String, MemberDigest>,
-    leaders: BTreeMap<String, (Option<String>, String)>,
-    timelines: BTreeMap<String, (u64, String)>,
-    paused: BTreeMap<String, (bool, String)>,
-    services: BTreeMap<(String, u16), (Health, String)>,
+    leaders: BTreeMap<String, (Option<String>, Arc<str>)>,
+    timelines: BTreeMap<String, (u64, Arc<str>)>,
+    paused: BTreeMap<String, (bool, Arc<str>)>,
+    services: BTreeMap<(String, u16), (Health, Arc<str>)>,
     /// `None` while Alertmanager has not answered.
     alerts: Option<BTreeMap<String, AlertDigest>>,
     findings: BTreeMap<(String, Option<String>, Option<String>), String>,
-    sources: BTreeMap<String, (bool, Option<String>)>,
+    sources: BTreeMap<Arc<str>, (bool, Option<String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,12 +301,12 @@ fn digest(snap: &Snapshot) -> Digest {
             d.paused.insert(c.name.clone(), (p.value, p.source.clone()));
         }
     }
-    for ((ip, port), obs) in &snap.services {
+    for ((ip, port), obs) in snap.services.iter() {
         if obs.not_probed || obs.health == Health::Unknown {
             continue;
         }
         d.services.insert(
-            (ip.clone(), *port),
+            (ip.to_string(), port),
             (
                 obs.health,
                 obs.source.clone().unwrap_or_else(|| "probe".into()),

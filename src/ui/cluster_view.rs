@@ -270,7 +270,7 @@ fn leader_table(
                 // A stale value of a failing source: say why it is old.
                 let source = match kind.and_then(|k| live::kind_problem(s, k)) {
                     Some(e) if f.stale => (e, t.error),
-                    _ => (f.source.clone(), t.dim),
+                    _ => (f.source.to_string(), t.dim),
                 };
                 let style = if f.stale {
                     t.stale
@@ -908,7 +908,7 @@ fn members(
         let age = m.role.as_ref().map_or(0, |f| f.age_ms);
         let mut from = format!(
             "Patroni: role, state, TL, lag MB ({}, {} ago)",
-            m.role.as_ref().map_or("", |f| f.source.as_str()),
+            m.role.as_ref().map_or("", |f| &*f.source),
             live::age(age)
         );
         if live_members.iter().any(|m| m.lag_seconds.is_some()) {

@@ -416,7 +416,7 @@ pub fn node_source_problem(snapshot: &Snapshot, kind: SourceKind, ip: &str) -> O
     let prefix = format!("{kind} {ip}");
     snapshot
         .sources_of(kind)
-        .find(|s| !s.ok && (s.name == prefix || s.name.starts_with(&format!("{prefix}:"))))
+        .find(|s| !s.ok && (*s.name == *prefix || s.name.starts_with(&format!("{prefix}:"))))
         .map(source_error)
 }
 

@@ -142,7 +142,7 @@ fn sources(view: &View, width: usize) -> Vec<Line<'static>> {
                 ("✓".to_string(), t.status_up)
             };
             vec![
-                (x.name.clone(), t.text),
+                (x.name.to_string(), t.text),
                 (status, style),
                 (
                     x.age_ms.map(live::age).unwrap_or_else(|| "never".into()),

@@ -82,7 +82,7 @@ async fn wait_snap(
 fn assert_others_live(s: &Snapshot, faulty: &[&str], max_age: Duration) {
     let mut checked = 0;
     for src in &s.sources {
-        if faulty.contains(&src.name.as_str()) {
+        if faulty.contains(&&*src.name) {
             continue;
         }
         if matches!(
@@ -564,7 +564,7 @@ async fn frozen_member_times_out_alone() {
         let m = s.member("pg-test-3").unwrap();
         assert_eq!(m.reachable, Some(false));
         for src in s.sources_of(SourceKind::Patroni) {
-            if src.name != name {
+            if *src.name != *name {
                 assert!(src.ok, "{}: {:?}", src.name, src.last_error);
             }
         }

@@ -474,7 +474,7 @@ async fn prometheus_down_is_its_own_error_only() {
     let err = s.source(&name).unwrap().last_error.clone().unwrap();
     assert_eq!(err, format!("{name}: connection refused"));
     for src in &s.sources {
-        if src.name != name && src.kind != SourceKind::Probe {
+        if *src.name != *name && src.kind != SourceKind::Probe {
             assert!(src.ok, "{} failed too: {:?}", src.name, src.last_error);
         }
     }

@@ -41,7 +41,7 @@ fn is_stale(age_ms: u64) -> bool {
 fn fact<T>(value: T, source: &str, age_ms: u64) -> Fact<T> {
     Fact {
         value,
-        source: source.to_string(),
+        source: source.into(),
         observed_at: ago(age_ms),
         age_ms,
         stale: is_stale(age_ms),
@@ -58,7 +58,7 @@ const ETCD: &str = "etcd 10.10.10.10:2379";
 
 fn ok_source(name: &str, kind: SourceKind, age_ms: u64, latency_ms: u64) -> SourceStatus {
     SourceStatus {
-        name: name.to_string(),
+        name: name.into(),
         kind,
         ok: true,
         last_success: Some(ago(age_ms)),
@@ -77,7 +77,7 @@ fn fail(s: &mut Snapshot, name: &str, error: &str, age_ms: u64, failures: u32) {
     let src = s
         .sources
         .iter_mut()
-        .find(|x| x.name == name)
+        .find(|x| &*x.name == name)
         .unwrap_or_else(|| panic!("no source {name}"));
     src.ok = false;
     src.last_error = Some(error.to_string());
@@ -212,7 +212,7 @@ fn route(
         backend_status: Some(if routes_to.is_empty() { "DOWN" } else { "UP" }.into()),
         routes_to,
         servers,
-        source: format!("haproxy {haproxy}:9101"),
+        source: format!("haproxy {haproxy}:9101").into(),
         observed_at: ago(age_ms),
         stale: is_stale(age_ms),
     }
@@ -288,8 +288,8 @@ fn sparklines(leader: &str) -> Vec<Sparkline> {
 }
 
 /// Every declared service up, with a latency that depends on the port.
-fn services(d: &Deployment) -> std::collections::HashMap<(String, u16), ServiceObservation> {
-    let mut out = std::collections::HashMap::new();
+fn services(d: &Deployment) -> pigsty_tui::snapshot::ServiceMap {
+    let mut out = pigsty_tui::snapshot::ServiceMap::default();
     for ip in d.node_ips() {
         let node = d.node(ip).unwrap();
         for s in node.services() {
@@ -306,7 +306,7 @@ fn services(d: &Deployment) -> std::collections::HashMap<(String, u16), ServiceO
                         .then(|| Duration::from_micros(400 + u64::from(s.port % 97) * 23)),
                     observed_at: Some(ago(420)),
                     error: None,
-                    source: Some(format!("probe {ip}")),
+                    source: Some(format!("probe {ip}").into()),
                     not_probed: udp,
                     http_status: None,
                     consul: None,
@@ -450,7 +450,7 @@ pub fn healthy(d: &Deployment) -> Snapshot {
             }),
         ],
         history: history(),
-        history_source: Some(lead_src.clone()),
+        history_source: Some(lead_src.as_str().into()),
         paused: Some(fact(false, &lead_src, 310)),
         timeline: Some(fact(3, &lead_src, 310)),
         sync_standby: vec!["pg-test-2".into()],
@@ -540,7 +540,7 @@ pub fn switchover(d: &Deployment) -> Snapshot {
         new_leader: Some("pg-test-2".into()),
     });
     c.timeline = Some(fact(4, &src2, 310));
-    c.history_source = Some(src2);
+    c.history_source = Some(src2.into());
     c.sync_standby.clear();
     let mut routing = pg_test_routing("pg-test-2", None, &["10.10.10.11", "10.10.10.12"]);
     routing.extend(pg_test_routing("pg-test-1", None, &["10.10.10.13"]));
@@ -580,13 +580,10 @@ pub fn member_down(d: &Deployment) -> Snapshot {
         &["10.10.10.11", "10.10.10.12", "10.10.10.13"],
     );
     for port in [5432, 8008, 9630] {
-        let o = s
-            .services
-            .get_mut(&("10.10.10.13".to_string(), port))
-            .unwrap();
+        let o = s.services.get_mut("10.10.10.13", port).unwrap();
         o.health = Health::Down;
         o.latency = None;
-        o.error = Some(format!("10.10.10.13:{port}: connection refused"));
+        o.error = Some(format!("10.10.10.13:{port}: connection refused").into());
         if port != 5432 {
             o.prometheus_up = Some(false);
         }
@@ -665,10 +662,7 @@ pub fn dcs_failing(d: &Deployment) -> Snapshot {
             ));
         }
     }
-    let o = s
-        .services
-        .get_mut(&("10.10.10.10".to_string(), 2379))
-        .unwrap();
+    let o = s.services.get_mut("10.10.10.10", 2379).unwrap();
     o.health = Health::Down;
     o.latency = None;
     o.error = Some("10.10.10.10:2379: connection refused".into());
@@ -695,10 +689,7 @@ pub fn prometheus_failing(d: &Deployment) -> Snapshot {
             m.prometheus.observed_at = Some(ago(40_000));
         }
     }
-    let o = s
-        .services
-        .get_mut(&("10.10.10.10".to_string(), 9090))
-        .unwrap();
+    let o = s.services.get_mut("10.10.10.10", 9090).unwrap();
     o.health = Health::Down;
     o.latency = None;
     o.error = Some("10.10.10.10:9090: connection refused".into());
