@@ -352,14 +352,14 @@ fn consul_findings(d: &Deployment, s: &Snapshot, out: &mut Vec<Finding>) {
             _ => continue,
         };
         let instance = d
-            .node(&k.0)
+            .node(k.0)
             .and_then(|n| n.instance)
             .map(|i| i.name.clone());
         out.push(Finding {
             severity,
             kind: FindingKind::ConsulHealthMismatch,
             cluster: d
-                .node(&k.0)
+                .node(k.0)
                 .and_then(|n| n.instance)
                 .map(|i| i.cluster.clone()),
             instance,
