@@ -351,10 +351,7 @@ fn consul_findings(d: &Deployment, s: &Snapshot, out: &mut Vec<Finding>) {
             }
             _ => continue,
         };
-        let instance = d
-            .node(k.0)
-            .and_then(|n| n.instance)
-            .map(|i| i.name.clone());
+        let instance = d.node(k.0).and_then(|n| n.instance).map(|i| i.name.clone());
         out.push(Finding {
             severity,
             kind: FindingKind::ConsulHealthMismatch,

@@ -61,7 +61,8 @@ pub struct State {
     ip_label: String,
     seq: u64,
     sources: BTreeMap<Arc<str>, SourceStatus>,
-    patroni: HashMap<String, PatroniState>,
+    /// Boxed: a member's state is large and the map keeps spare room.
+    patroni: HashMap<String, Box<PatroniState>>,
     dcs: HashMap<String, Obs<DcsClusterView>>,
     consul_services: Option<Obs<Vec<ConsulService>>>,
     prom: Option<Obs<BTreeMap<Metric, InstantResult>>>,
@@ -744,7 +745,7 @@ impl State {
                     out.push(Sparkline {
                         kind: *kind,
                         instance: ins.to_string(),
-                        points: series.points.clone(),
+                        values: series.values.clone(),
                     });
                 }
             }
@@ -838,6 +839,7 @@ impl State {
                 out.entry(ip, port).prometheus_up = Some(s.value >= 1.0);
             }
         }
+        out.shrink_to_fit();
         out
     }
 }

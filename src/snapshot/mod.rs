@@ -201,9 +201,9 @@ pub struct ServiceRouting {
 pub struct Sparkline {
     pub kind: SeriesKind,
     pub instance: String,
-    /// (seconds since the epoch, value), oldest first; shared with the
-    /// merger's state and the other snapshots.
-    pub points: std::sync::Arc<[(f64, f64)]>,
+    /// Values, oldest first, one per step; shared with the merger's state
+    /// and the other snapshots.
+    pub values: Arc<[f32]>,
 }
 
 /// One cluster, live.
@@ -399,6 +399,13 @@ impl ServiceMap {
         let mut v: Vec<_> = self.iter().collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    /// Give back the room the lists grew into (a snapshot lives a while).
+    pub fn shrink_to_fit(&mut self) {
+        for ports in self.0.values_mut() {
+            ports.shrink_to_fit();
+        }
     }
 
     /// How many services.

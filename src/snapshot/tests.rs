@@ -846,8 +846,6 @@ fn consul_opinion_on_services() {
         next_in: None,
     });
     let probe = |port: u16, health: Health| ProbeResult {
-        name: "x".into(),
-        ip: "127.0.0.11".into(),
         port,
         health,
         latency: None,

@@ -243,7 +243,7 @@ enum Poller {
         port: u16,
         clusters: Vec<(String, String)>,
     },
-    Prometheus(prometheus::PromPoller),
+    Prometheus(Box<prometheus::PromPoller>),
     Alertmanager {
         base: String,
     },
@@ -479,12 +479,12 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
             .clone()
             .or_else(|| d.endpoints.prometheus.as_ref().map(|e| e.url()));
         if let Some(base) = base {
-            pollers.push(Poller::Prometheus(prometheus::PromPoller::new(
+            pollers.push(Poller::Prometheus(Box::new(prometheus::PromPoller::new(
                 &base,
                 http.clone(),
                 cfg.queries.clone(),
                 cfg.range,
-            )));
+            ))));
         }
     }
     if cfg.enable.alertmanager {
@@ -548,6 +548,7 @@ pub fn probe_targets(d: &Deployment, ip: &str) -> Vec<probe::ProbeTarget> {
     let Some(node) = d.node(ip) else {
         return Vec::new();
     };
+    let shared_ip: Arc<str> = ip.into();
     let mut out: Vec<probe::ProbeTarget> = Vec::new();
     let mut push = |t: probe::ProbeTarget| {
         if !out.iter().any(|o| o.port == t.port && o.proto == t.proto) {
@@ -556,8 +557,7 @@ pub fn probe_targets(d: &Deployment, ip: &str) -> Vec<probe::ProbeTarget> {
     };
     for s in node.services() {
         push(probe::ProbeTarget {
-            name: s.name.clone(),
-            ip: ip.to_string(),
+            ip: shared_ip.clone(),
             port: s.port,
             proto: s.proto,
             http_health: s.http_health.clone().filter(|p| probe::is_liveness_path(p)),
@@ -568,14 +568,14 @@ pub fn probe_targets(d: &Deployment, ip: &str) -> Vec<probe::ProbeTarget> {
     {
         for s in &c.services {
             push(probe::ProbeTarget {
-                name: format!("{}-{}", c.name, s.name),
-                ip: ip.to_string(),
+                ip: shared_ip.clone(),
                 port: s.port,
                 proto: crate::model::Proto::Tcp,
                 http_health: None,
             });
         }
     }
+    out.shrink_to_fit();
     out
 }
 

@@ -13,18 +13,16 @@ use crate::snapshot::Health;
 /// One port to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeTarget {
-    pub name: String,
-    pub ip: String,
+    /// The node's address (shared by its targets).
+    pub ip: std::sync::Arc<str>,
     pub port: u16,
     pub proto: Proto,
     pub http_health: Option<String>,
 }
 
-/// The outcome of probing one port.
+/// The outcome of probing one port (of the node whose probes these are).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProbeResult {
-    pub name: String,
-    pub ip: String,
     pub port: u16,
     pub health: Health,
     /// Connect (or HTTP round-trip) time of a successful probe.
@@ -50,8 +48,6 @@ pub fn is_liveness_path(path: &str) -> bool {
 /// Probe one port within `timeout`.
 pub async fn probe(http: &Http, t: &ProbeTarget, timeout: Duration) -> ProbeResult {
     let mut r = ProbeResult {
-        name: t.name.clone(),
-        ip: t.ip.clone(),
         port: t.port,
         health: Health::Unknown,
         latency: None,
@@ -143,8 +139,6 @@ pub async fn probe_all(
             }
             if host_silent && t.proto == Proto::Tcp {
                 return ProbeResult {
-                    name: t.name.clone(),
-                    ip: t.ip.clone(),
                     port: t.port,
                     health: Health::Down,
                     latency: None,
@@ -245,7 +239,6 @@ mod tests {
 
     fn target(port: u16, proto: Proto) -> ProbeTarget {
         ProbeTarget {
-            name: "x".into(),
             ip: "127.0.0.1".into(),
             port,
             proto,

@@ -173,8 +173,11 @@ pub struct Sample {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     pub labels: Labels,
-    /// Shared with the snapshots' sparklines (not copied into each).
-    pub points: Arc<[(f64, f64)]>,
+    /// The values, oldest first, one per step (timestamps dropped: a
+    /// sparkline draws values only). Single precision, and shared with the
+    /// snapshots' sparklines (not copied into each): a large deployment's
+    /// range answers are thousands of series.
+    pub values: Arc<[f32]>,
 }
 
 /// The `data` of a query answer.
@@ -281,7 +284,7 @@ impl<'de> serde::de::Visitor<'de> for Results<'_, '_> {
             if self.matrix {
                 series.push(Series {
                     labels: s.labels,
-                    points: s.values.unwrap_or_default().into(),
+                    values: s.values.unwrap_or_default().0.into(),
                 });
             } else if let Some((ts, value)) = s.value {
                 samples.push(Sample {
@@ -304,7 +307,7 @@ impl<'de> serde::de::Visitor<'de> for Results<'_, '_> {
 struct Element {
     labels: Labels,
     value: Option<(f64, f64)>,
-    values: Option<Vec<(f64, f64)>>,
+    values: Option<Values>,
 }
 
 struct ElementSeed<'r, 'k>(&'r mut Reader<'k>);
@@ -335,11 +338,7 @@ impl<'de> serde::de::Visitor<'de> for ElementSeed<'_, '_> {
                         .next_value::<Option<(f64, PromValue)>>()?
                         .map(|(t, v)| (t, v.0))
                 }
-                "values" => {
-                    out.values = map
-                        .next_value::<Option<Vec<(f64, PromValue)>>>()?
-                        .map(|v| v.into_iter().map(|(t, v)| (t, v.0)).collect())
-                }
+                "values" => out.values = map.next_value::<Option<Values>>()?,
                 _ => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -378,6 +377,34 @@ impl<'de> serde::de::Visitor<'de> for LabelsSeed<'_, '_> {
             }
         }
         Ok(Labels::new(pairs))
+    }
+}
+
+/// `values` of a matrix series: `[[t, "v"], …]` read straight into the
+/// values (no list of pairs in between).
+#[derive(Default)]
+struct Values(Vec<f32>);
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Values;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of [time, value] pairs")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Values, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some((_, v)) = seq.next_element::<(f64, PromValue)>()? {
+                    out.push(v.0 as f32);
+                }
+                Ok(Values(out))
+            }
+        }
+        d.deserialize_seq(V)
     }
 }
 
@@ -776,9 +803,9 @@ impl PromPoller {
                     _ => (String::new(), Vec::new()),
                 };
                 for s in &mut series {
-                    let n = s.points.len();
+                    let n = s.values.len();
                     if n > self.range.max_points {
-                        s.points = s.points[n - self.range.max_points..].into();
+                        s.values = s.values[n - self.range.max_points..].into();
                     }
                 }
                 out.insert(kind, RangeResult { expr, series });
@@ -842,8 +869,8 @@ mod tests {
             panic!("{d:?}")
         };
         assert!(!m.is_empty());
-        assert!(m[0].points.len() > 2);
-        assert!(m[0].points.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(m[0].values.len() > 2);
+        assert!(m[0].values.iter().all(|v| v.is_finite() && *v >= 0.0));
     }
 
     #[test]

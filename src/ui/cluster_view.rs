@@ -1112,7 +1112,7 @@ fn metrics(
         let values: Vec<(String, String)> = ordered
             .iter()
             .map(|sp| {
-                let vals: Vec<f64> = sp.points.iter().map(|p| p.1).collect();
+                let vals: Vec<f64> = sp.values.iter().map(|&v| f64::from(v)).collect();
                 let now = vals
                     .last()
                     .map(|v| series_value(kind, *v))
@@ -1128,13 +1128,13 @@ fn metrics(
             .collect();
         let now_w = values.iter().map(|v| width_of(&v.0)).max().unwrap_or(0);
         let max_w = values.iter().map(|v| width_of(&v.1)).max().unwrap_or(0);
-        let points = ordered.iter().map(|sp| sp.points.len()).max().unwrap_or(0);
+        let points = ordered.iter().map(|sp| sp.values.len()).max().unwrap_or(0);
         let spark_w = width
             .saturating_sub(name_w.max(4) + 1 + 1 + now_w + 1 + max_w)
             .clamp(4, 60)
             .min(points.max(4));
         for (sp, (now, max)) in ordered.iter().zip(values) {
-            let vals: Vec<f64> = sp.points.iter().map(|p| p.1).collect();
+            let vals: Vec<f64> = sp.values.iter().map(|&v| f64::from(v)).collect();
             let line = Line::from(vec![
                 Span::styled(super::text::pad(&sp.instance, name_w), t.text),
                 Span::raw(" "),

@@ -214,7 +214,7 @@ async fn poll_once_reports_every_member_like_patroni() {
         assert!(
             test.sparklines.iter().any(|sp| sp.instance == m.name
                 && sp.kind == SeriesKind::Connections
-                && !sp.points.is_empty()),
+                && !sp.values.is_empty()),
             "no connections sparkline for {}",
             m.name
         );

@@ -252,16 +252,15 @@ fn pg_test_routing(leader: &str, down: Option<&str>, haproxies: &[&str]) -> Vec<
     out
 }
 
-/// 30 points, 10 s apart, ending now: `base` plus a wave of `amp`.
+/// 30 values, 10 s apart, ending now: `base` plus a wave of `amp`.
 fn series(kind: SeriesKind, instance: &str, base: f64, amp: f64, phase: f64) -> Sparkline {
     Sparkline {
         kind,
         instance: instance.into(),
-        points: (0..30)
+        values: (0..30)
             .map(|k| {
-                let t = (NOW - (29 - k) * 10) as f64;
                 let v = base + amp * ((k as f64 + phase) / 3.0).sin();
-                (t, (v * 10.0).round() / 10.0)
+                ((v * 10.0).round() / 10.0) as f32
             })
             .collect(),
     }
