@@ -41,9 +41,10 @@ impl<T> Obs<T> {
 #[derive(Debug, Clone, Default)]
 struct PatroniState {
     status: Option<Obs<MemberStatus>>,
-    cluster: Option<Obs<ClusterView>>,
+    /// Shared with the other members whose `/cluster` said the same.
+    cluster: Option<Obs<Arc<ClusterView>>>,
     cluster_error: Option<String>,
-    history: Option<Obs<Vec<HistoryEntry>>>,
+    history: Option<Obs<Arc<Vec<HistoryEntry>>>>,
     /// The latest attempt failed: when, and why.
     failing: Option<(SystemTime, String)>,
     source: Arc<str>,
@@ -63,6 +64,10 @@ pub struct State {
     sources: BTreeMap<Arc<str>, SourceStatus>,
     /// Boxed: a member's state is large and the map keeps spare room.
     patroni: HashMap<String, Box<PatroniState>>,
+    /// Each cluster's newest `/cluster` view and history as a member
+    /// reported them: the other members' equal answers share them (every
+    /// member of a cluster answers `/cluster` alike).
+    shared_views: HashMap<String, (Arc<ClusterView>, Option<Arc<Vec<HistoryEntry>>>)>,
     dcs: HashMap<String, Obs<DcsClusterView>>,
     consul_services: Option<Obs<Vec<ConsulService>>>,
     prom: Option<Obs<BTreeMap<Metric, InstantResult>>>,
@@ -85,6 +90,7 @@ impl State {
             seq: 0,
             sources: BTreeMap::new(),
             patroni: HashMap::new(),
+            shared_views: HashMap::new(),
             dcs: HashMap::new(),
             consul_services: None,
             prom: None,
@@ -195,8 +201,22 @@ impl State {
                 ps.source = name.clone();
                 ps.failing = None;
                 ps.status = Some(Obs::new(r.status, at, name));
+                let shared = self.shared_views.get_mut(&r.endpoint.cluster);
                 match r.cluster {
                     Ok(c) => {
+                        let c = match shared {
+                            Some((v, _)) if **v == c => v.clone(),
+                            Some((v, _)) => {
+                                *v = Arc::new(c);
+                                v.clone()
+                            }
+                            None => {
+                                let v = Arc::new(c);
+                                self.shared_views
+                                    .insert(r.endpoint.cluster.clone(), (v.clone(), None));
+                                v
+                            }
+                        };
                         ps.cluster = Some(Obs::new(c, at, name));
                         ps.cluster_error = None;
                     }
@@ -210,6 +230,11 @@ impl State {
                     if n > self.history_cap {
                         h.drain(..n - self.history_cap);
                     }
+                    let h = match self.shared_views.get_mut(&r.endpoint.cluster) {
+                        Some((_, Some(s))) if **s == h => s.clone(),
+                        Some((_, s)) => s.insert(Arc::new(h)).clone(),
+                        None => Arc::new(h),
+                    };
                     ps.history = Some(Obs::new(h, at, name));
                 }
             }
@@ -402,7 +427,7 @@ impl State {
                 .iter()
                 .filter(|m| !c.instances.iter().any(|i| &i.name == **m)),
         );
-        let views: Vec<(&String, &Obs<ClusterView>, bool)> = members
+        let views: Vec<(&String, &Obs<Arc<ClusterView>>, bool)> = members
             .into_iter()
             .filter_map(|m| {
                 let (m, ps) = self.patroni.get_key_value(m)?;
@@ -511,7 +536,7 @@ impl State {
             (Some(h), Some(v)) if v.value.history.len() > h.value.len() => {
                 (v.value.history.clone(), Some(v.source.clone()))
             }
-            (Some(h), _) => (h.value.clone(), Some(h.source.clone())),
+            (Some(h), _) => (h.value.to_vec(), Some(h.source.clone())),
             (None, Some(v)) if !v.value.history.is_empty() => {
                 (v.value.history.clone(), Some(v.source.clone()))
             }
@@ -606,7 +631,7 @@ impl State {
         &self,
         c: &crate::model::Cluster,
         name: &str,
-        cluster_view: Option<&Obs<ClusterView>>,
+        cluster_view: Option<&Obs<Arc<ClusterView>>>,
         dcs: Option<&Obs<DcsClusterView>>,
         prom_by_ins: &HashMap<String, PromInstance>,
         leader_pos: Option<u64>,

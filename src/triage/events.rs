@@ -213,7 +213,8 @@ struct Digest {
     leaders: BTreeMap<String, (Option<String>, Arc<str>)>,
     timelines: BTreeMap<String, (u64, Arc<str>)>,
     paused: BTreeMap<String, (bool, Arc<str>)>,
-    services: BTreeMap<(String, u16), (Health, Arc<str>)>,
+    /// Known services' health and source, by node IP, then port.
+    services: BTreeMap<String, Vec<(u16, Health, Arc<str>)>>,
     /// `None` while Alertmanager has not answered.
     alerts: Option<BTreeMap<String, AlertDigest>>,
     findings: BTreeMap<(String, Option<String>, Option<String>), String>,
@@ -305,13 +306,18 @@ fn digest(snap: &Snapshot) -> Digest {
         if obs.not_probed || obs.health == Health::Unknown {
             continue;
         }
-        d.services.insert(
-            (ip.to_string(), port),
-            (
-                obs.health,
-                obs.source.clone().unwrap_or_else(|| "probe".into()),
-            ),
-        );
+        let source = obs.source.clone().unwrap_or_else(|| "probe".into());
+        match d.services.get_mut(ip) {
+            Some(ports) => ports.push((port, obs.health, source)),
+            None => {
+                d.services
+                    .insert(ip.to_string(), vec![(port, obs.health, source)]);
+            }
+        }
+    }
+    for ports in d.services.values_mut() {
+        ports.sort_by_key(|p| p.0);
+        ports.shrink_to_fit();
     }
     let am_ok = snap
         .sources_of(SourceKind::Alertmanager)
@@ -473,14 +479,14 @@ fn diff(d: &Deployment, prev: &Digest, cur: &Digest, at: SystemTime) -> Vec<Even
             );
         }
     }
-    for (key, (health, src)) in &cur.services {
-        let Some((old, _)) = prev.services.get(key) else {
-            continue;
-        };
-        if old == health {
-            continue;
-        }
-        let (ip, port) = key;
+    let services = cur.services.iter().flat_map(|(ip, ports)| {
+        let before = prev.services.get(ip);
+        ports.iter().filter_map(move |(port, health, src)| {
+            let (_, old, _) = before?.iter().find(|p| p.0 == *port)?;
+            (old != health).then_some((ip, port, health, src))
+        })
+    });
+    for (ip, port, health, src) in services {
         let node = d.node(ip);
         let svc = node
             .as_ref()
