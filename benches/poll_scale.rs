@@ -308,6 +308,8 @@ fn bodies(d: &Deployment) -> Bodies {
     let mut patroni = HashMap::new();
     let mut cluster = HashMap::new();
     let mut etcd = HashMap::new();
+    // The whole namespace, as the console ranges it (one request).
+    let mut namespace_kvs = Vec::new();
     let mut instances = Vec::new();
     let mut dead_ips = Vec::new();
     for c in &d.clusters {
@@ -397,7 +399,16 @@ fn bodies(d: &Deployment) -> Bodies {
                 kvs.len()
             ),
         );
+        namespace_kvs.extend(kvs);
     }
+    etcd.insert(
+        "/pg/".to_string(),
+        format!(
+            r#"{{"header":{{"revision":"7"}},"kvs":[{}],"count":"{}"}}"#,
+            namespace_kvs.join(","),
+            namespace_kvs.len()
+        ),
+    );
     let mut targets = Vec::new();
     for ip in d.node_ips() {
         let up = !dead_ips.iter().any(|x| x == ip);

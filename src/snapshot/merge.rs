@@ -37,6 +37,9 @@ impl<T> Obs<T> {
     }
 }
 
+/// A cluster's newest `/cluster` view and history, shared by its members.
+type SharedViews = (Arc<ClusterView>, Option<Arc<Vec<HistoryEntry>>>);
+
 /// What is known of one Patroni member.
 #[derive(Debug, Clone, Default)]
 struct PatroniState {
@@ -67,7 +70,7 @@ pub struct State {
     /// Each cluster's newest `/cluster` view and history as a member
     /// reported them: the other members' equal answers share them (every
     /// member of a cluster answers `/cluster` alike).
-    shared_views: HashMap<String, (Arc<ClusterView>, Option<Arc<Vec<HistoryEntry>>>)>,
+    shared_views: HashMap<String, SharedViews>,
     dcs: HashMap<String, Obs<DcsClusterView>>,
     consul_services: Option<Obs<Vec<ConsulService>>>,
     prom: Option<Obs<BTreeMap<Metric, InstantResult>>>,

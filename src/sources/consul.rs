@@ -57,12 +57,42 @@ pub fn parse_kv(
     status: u16,
     body: &[u8],
 ) -> Result<DcsClusterView, SourceError> {
+    let (index, kvs) = parse_kv_pairs(source, index, status, body)?;
+    Ok(DcsClusterView::from_kvs(
+        prefix,
+        index,
+        kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+    ))
+}
+
+/// Parse `/v1/kv/{scope prefix}?recurse` into each cluster's view (all
+/// as of the answer's index, which they also return).
+pub fn parse_kv_scope(
+    source: &str,
+    scope: &super::dcs::DcsScope,
+    index: i64,
+    status: u16,
+    body: &[u8],
+) -> Result<(i64, Vec<(String, DcsClusterView)>), SourceError> {
+    let (index, kvs) = parse_kv_pairs(source, index, status, body)?;
+    let views = scope.views(index, kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    Ok((index, views))
+}
+
+/// Keys and their values.
+type KeyValues = Vec<(String, Vec<u8>)>;
+
+/// The keys and values of a `/v1/kv/…?recurse` answer, with the highest
+/// of `index` and the keys' modify indexes. A 404 is no keys.
+fn parse_kv_pairs(
+    source: &str,
+    index: i64,
+    status: u16,
+    body: &[u8],
+) -> Result<(i64, KeyValues), SourceError> {
     let what = "GET /v1/kv";
     if status == 404 {
-        return Ok(DcsClusterView {
-            revision: index,
-            ..Default::default()
-        });
+        return Ok((index, Vec::new()));
     }
     let raw: Vec<RawKv> = super::http::parse_json(source, what, body)?;
     let mut kvs = Vec::with_capacity(raw.len());
@@ -81,11 +111,7 @@ pub fn parse_kv(
         max_index = max_index.max(kv.modify_index);
         kvs.push((kv.key, value));
     }
-    Ok(DcsClusterView::from_kvs(
-        prefix,
-        max_index,
-        kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
-    ))
+    Ok((max_index, kvs))
 }
 
 /// One health check (`/v1/health/state/any`).
@@ -259,17 +285,18 @@ async fn get(http: &Http, ep: &ConsulEndpoint, path: &str) -> Result<Response, S
         .await
 }
 
-/// The cluster's keys, at once (`index` 0) or as a blocking query that
-/// returns when the index moves past `index` or after `wait`.
-pub async fn kv_cluster(
+/// A scope's keys (every cluster of the namespace) split into each
+/// cluster's view, at once (`index` 0) or as a blocking query that returns
+/// when the index moves past `index` or after `wait`; with the index.
+pub async fn kv_scope(
     http: &Http,
     ep: &ConsulEndpoint,
-    prefix: &str,
+    scope: &super::dcs::DcsScope,
     index: i64,
     wait: Duration,
-) -> Result<DcsClusterView, SourceError> {
+) -> Result<(i64, Vec<(String, DcsClusterView)>), SourceError> {
     let name = ep.source_name();
-    let url = format!("{}/v1/kv/{prefix}", ep.base);
+    let url = format!("{}/v1/kv/{}", ep.base, scope.prefix);
     let r = if index > 0 {
         let secs = wait.as_secs().max(1);
         let req = http.client().get(&url).query(&[
@@ -288,7 +315,7 @@ pub async fn kv_cluster(
     if r.status != 404 {
         r.check(&name, &describe("GET", &url))?;
     }
-    parse_kv(&name, prefix, idx, r.status, &r.body)
+    parse_kv_scope(&name, scope, idx, r.status, &r.body)
 }
 
 /// The catalog (every node's registrations) and the health of every

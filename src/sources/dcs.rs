@@ -25,6 +25,93 @@ pub fn cluster_prefix(namespace: &str, cluster: &str, leading_slash: bool) -> St
     p
 }
 
+/// Keys read in one request: `prefix` holds the keys of `clusters` (each
+/// with its own prefix under it). Every cluster of a deployment shares the
+/// namespace's scope, so the console reads and watches the DCS once,
+/// whatever the number of clusters; without a namespace (keys right under
+/// the root, among whatever else the DCS keeps) each cluster is a scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DcsScope {
+    pub prefix: String,
+    /// (cluster, its prefix)
+    pub clusters: Vec<(String, String)>,
+}
+
+impl DcsScope {
+    /// The scopes of these clusters under `namespace`.
+    pub fn of(namespace: &str, clusters: &[&str], leading_slash: bool) -> Vec<DcsScope> {
+        let with_prefix = |c: &str| (c.to_string(), cluster_prefix(namespace, c, leading_slash));
+        let ns = namespace.trim_matches('/');
+        if ns.is_empty() {
+            return clusters
+                .iter()
+                .map(|c| {
+                    let (name, prefix) = with_prefix(c);
+                    DcsScope {
+                        prefix: prefix.clone(),
+                        clusters: vec![(name, prefix)],
+                    }
+                })
+                .collect();
+        }
+        if clusters.is_empty() {
+            return Vec::new();
+        }
+        let prefix = format!("{}{ns}/", if leading_slash { "/" } else { "" });
+        vec![DcsScope {
+            prefix,
+            clusters: clusters.iter().map(|c| with_prefix(c)).collect(),
+        }]
+    }
+
+    /// Which cluster a key belongs to (index into `clusters`).
+    pub fn cluster_of(&self, key: &str) -> Option<usize> {
+        self.clusters
+            .iter()
+            .position(|(_, prefix)| key.starts_with(prefix.as_str()))
+    }
+
+    /// Every cluster's view from the keys read under `prefix` (a cluster
+    /// without keys gets an empty view); keys of other clusters are left out.
+    pub fn views<'a>(
+        &self,
+        revision: i64,
+        kvs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Vec<(String, DcsClusterView)> {
+        let by_name: std::collections::HashMap<&str, usize> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (c.as_str(), i))
+            .collect();
+        let mut views: Vec<DcsClusterView> = self
+            .clusters
+            .iter()
+            .map(|_| DcsClusterView {
+                revision,
+                ..Default::default()
+            })
+            .collect();
+        for (key, value) in kvs {
+            // `{prefix}{cluster}/…`: found by name, else by prefix.
+            let i = key
+                .strip_prefix(self.prefix.as_str())
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|c| by_name.get(c).copied())
+                .filter(|&i| key.starts_with(self.clusters[i].1.as_str()))
+                .or_else(|| self.cluster_of(key));
+            if let Some(i) = i {
+                views[i].set(&self.clusters[i].1, key, Some(value));
+            }
+        }
+        self.clusters
+            .iter()
+            .map(|(c, _)| c.clone())
+            .zip(views)
+            .collect()
+    }
+}
+
 /// A member key's value (`members/{name}`), as Patroni writes it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct DcsMember {
@@ -207,5 +294,46 @@ mod tests {
         assert_eq!(v.members.len(), 1);
         v.set(p, "/pg/pg-test/members/pg-test-3", Some(b"{not json"));
         assert_eq!(v.problems.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    #[test]
+    fn one_scope_per_namespace_else_per_cluster() {
+        let s = DcsScope::of("/pg", &["pg-meta", "pg-test"], true);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].prefix, "/pg/");
+        assert_eq!(s[0].clusters[1], ("pg-test".into(), "/pg/pg-test/".into()));
+        let s = DcsScope::of("pg/", &["pg-test"], false);
+        assert_eq!(s[0].prefix, "pg/");
+        let s = DcsScope::of("", &["a", "b"], true);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].prefix, "/b/");
+        assert!(DcsScope::of("/pg", &[], true).is_empty());
+    }
+
+    #[test]
+    fn views_split_keys_by_cluster() {
+        let scope = &DcsScope::of("/pg", &["pg-test", "pg-test2", "pg-none"], true)[0];
+        let kvs: Vec<(&str, &[u8])> = vec![
+            ("/pg/pg-test/leader", b"pg-test-1"),
+            ("/pg/pg-test2/leader", b"pg-test2-2"),
+            ("/pg/pg-test2/config", br#"{"pause": true}"#),
+            ("/pg/other/leader", b"x"),
+        ];
+        let v = scope.views(42, kvs);
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].0, "pg-test");
+        assert_eq!(v[0].1.leader.as_deref(), Some("pg-test-1"));
+        assert!(!v[0].1.paused);
+        assert_eq!(v[1].1.leader.as_deref(), Some("pg-test2-2"));
+        assert!(v[1].1.paused);
+        assert_eq!(v[2].1.leader, None);
+        assert!(v.iter().all(|(_, v)| v.revision == 42));
+        assert_eq!(scope.cluster_of("/pg/pg-test2/sync"), Some(1));
+        assert_eq!(scope.cluster_of("/pg/other/sync"), None);
     }
 }

@@ -352,12 +352,25 @@ pub fn watch_request(prefix: &str, start_revision: i64) -> serde_json::Value {
     serde_json::json!({ "create_request": create })
 }
 
-/// Fetch every key of one cluster.
-pub async fn range_cluster(
+/// Fetch every key of a scope (every cluster of the namespace, in one
+/// range), split into each cluster's view.
+pub async fn range_scope(
     http: &Http,
     ep: &EtcdEndpoint,
-    prefix: &str,
-) -> Result<DcsClusterView, SourceError> {
+    scope: &super::dcs::DcsScope,
+) -> Result<Vec<(String, DcsClusterView)>, SourceError> {
+    let range = range_prefix(http, ep, &scope.prefix).await?;
+    Ok(scope.views(
+        range.revision,
+        range
+            .kvs
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.as_slice())),
+    ))
+}
+
+/// Every key under `prefix`.
+async fn range_prefix(http: &Http, ep: &EtcdEndpoint, prefix: &str) -> Result<Range, SourceError> {
     let name = ep.source_name();
     let url = format!("{}/v3/kv/range", ep.base);
     let r = http.post_json(&name, &url, &prefix_request(prefix)).await?;
@@ -372,8 +385,7 @@ pub async fn range_cluster(
     } else {
         r.require_success(&name, "POST /v3/kv/range")?
     };
-    let range = parse_range(&name, &r.body)?;
-    Ok(view_of(prefix, &range))
+    parse_range(&name, &r.body)
 }
 
 pub fn view_of(prefix: &str, range: &Range) -> DcsClusterView {

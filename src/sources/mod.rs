@@ -241,7 +241,7 @@ enum Poller {
         kind: DcsKind,
         host: String,
         port: u16,
-        clusters: Vec<(String, String)>,
+        scopes: Arc<[dcs::DcsScope]>,
     },
     Prometheus(Box<prometheus::PromPoller>),
     Alertmanager {
@@ -299,8 +299,8 @@ impl Poller {
                 kind,
                 host,
                 port,
-                clusters,
-            } => poll_dcs(http, *kind, host, *port, clusters).await,
+                scopes,
+            } => poll_dcs(http, *kind, host, *port, scopes).await,
             Poller::Prometheus(p) => p.poll().await.map(|r| Observation::Prometheus(Box::new(r))),
             Poller::Alertmanager { base } => alertmanager::poll(http, base)
                 .await
@@ -347,66 +347,68 @@ fn dcs_source_kind(kind: DcsKind) -> SourceKind {
     }
 }
 
+/// One round of a DCS server: every scope's keys (one request for the
+/// whole namespace) and, for Consul, the service catalog.
 async fn poll_dcs(
     http: &Http,
     kind: DcsKind,
     host: &str,
     port: u16,
-    clusters: &[(String, String)],
+    scopes: &[dcs::DcsScope],
 ) -> Result<Observation, SourceError> {
+    let flatten = |views: Vec<Result<Vec<(String, dcs::DcsClusterView)>, SourceError>>| {
+        views
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.into_iter().flatten().collect::<Vec<_>>())
+    };
     match kind {
         DcsKind::Etcd => {
             let ep = etcd::EtcdEndpoint::new(host, port);
-            let views = futures::future::join_all(clusters.iter().map(|(c, prefix)| {
-                let ep = &ep;
-                async move {
-                    etcd::range_cluster(http, ep, prefix)
-                        .await
-                        .map(|v| (c.clone(), v))
-                }
-            }))
-            .await;
+            let views =
+                futures::future::join_all(scopes.iter().map(|s| etcd::range_scope(http, &ep, s)))
+                    .await;
             Ok(Observation::Dcs {
                 kind,
-                clusters: views.into_iter().collect::<Result<_, _>>()?,
+                clusters: flatten(views)?,
                 services: None,
             })
         }
         DcsKind::Consul => {
             let ep = consul::ConsulEndpoint::new(host, port);
-            let views = futures::future::join_all(clusters.iter().map(|(c, prefix)| {
-                let ep = &ep;
-                async move {
-                    consul::kv_cluster(http, ep, prefix, 0, Duration::ZERO)
-                        .await
-                        .map(|v| (c.clone(), v))
-                }
+            let views = futures::future::join_all(scopes.iter().map(|s| async {
+                consul::kv_scope(http, &ep, s, 0, Duration::ZERO)
+                    .await
+                    .map(|(_, v)| v)
             }));
             let (views, services) = tokio::join!(views, consul::services(http, &ep));
             Ok(Observation::Dcs {
                 kind,
-                clusters: views.into_iter().collect::<Result<_, _>>()?,
+                clusters: flatten(views)?,
                 services: Some(services?),
             })
         }
     }
 }
 
-/// A long-lived watch of one cluster's DCS keys.
+/// A long-lived watch of a scope's DCS keys (every cluster of the
+/// namespace: one watch for the whole deployment).
 #[derive(Debug, Clone)]
 struct Watcher {
     kind: DcsKind,
     servers: Vec<(String, u16)>,
-    cluster: String,
-    prefix: String,
+    scope: dcs::DcsScope,
 }
 
 impl Watcher {
     fn id(&self) -> SourceId {
         SourceId {
             kind: dcs_source_kind(self.kind),
-            name: format!("{} watch {}", self.kind, self.prefix).into(),
-            subject: Some(self.cluster.clone()),
+            name: format!("{} watch {}", self.kind, self.scope.prefix).into(),
+            subject: match self.scope.clusters.as_slice() {
+                [(c, _)] => Some(c.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -438,22 +440,15 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
     }
     if cfg.enable.dcs && !d.clusters.is_empty() {
         let leading_slash = d.dcs.kind == DcsKind::Etcd;
-        let clusters: Vec<(String, String)> = d
-            .clusters
-            .iter()
-            .map(|c| {
-                (
-                    c.name.clone(),
-                    dcs::cluster_prefix(&d.dcs.namespace, &c.name, leading_slash),
-                )
-            })
-            .collect();
+        let names: Vec<&str> = d.clusters.iter().map(|c| c.name.as_str()).collect();
+        let scopes: Arc<[dcs::DcsScope]> =
+            dcs::DcsScope::of(&d.dcs.namespace, &names, leading_slash).into();
         for s in &d.dcs.servers {
             pollers.push(Poller::Dcs {
                 kind: d.dcs.kind,
                 host: s.ip.clone(),
                 port: s.port,
-                clusters: clusters.clone(),
+                scopes: scopes.clone(),
             });
         }
         if cfg.watch_dcs && !d.dcs.servers.is_empty() {
@@ -463,12 +458,11 @@ fn plan(d: &Deployment, cfg: &SourcesConfig, http: &Http) -> Plan {
                 .iter()
                 .map(|s| (s.ip.clone(), s.port))
                 .collect();
-            for (cluster, prefix) in clusters {
+            for scope in scopes.iter() {
                 watchers.push(Watcher {
                     kind: d.dcs.kind,
                     servers: servers.clone(),
-                    cluster,
-                    prefix,
+                    scope: scope.clone(),
                 });
             }
         }
@@ -851,7 +845,7 @@ async fn send_error(
     .is_ok()
 }
 
-/// Watch one cluster's keys in etcd: a range for the current state and its
+/// Watch a scope's keys in etcd: a range for the current state and its
 /// revision, then `POST /v3/watch` from the next revision, forwarding every
 /// event; on any failure report it, back off, and start over (next server).
 async fn run_etcd_watch(
@@ -919,26 +913,28 @@ async fn etcd_watch_once(
         WatchEnd::Failed(SourceError::new(
             &name,
             kind,
-            format!("watch {}: {detail}", w.prefix),
+            format!("watch {}: {detail}", w.scope.prefix),
         ))
     };
     // 1. The current state, and the revision to watch from.
     let view = tokio::select! {
         _ = cancel.cancelled() => return WatchEnd::Cancelled,
-        v = etcd::range_cluster(http, ep, &w.prefix) => v,
+        v = etcd::range_scope(http, ep, &w.scope) => v,
     };
-    let view = match view {
+    let views = match view {
         Ok(v) => v,
         Err(e) => return WatchEnd::Failed(e),
     };
-    let revision = view.revision;
+    let Some(revision) = views.first().map(|(_, v)| v.revision) else {
+        return WatchEnd::Failed(SourceError::new(&name, ErrorKind::Other, "no clusters"));
+    };
     let first = Batch {
         source: id.clone(),
         at,
         latency: started.elapsed(),
         result: Ok(Observation::Dcs {
             kind: DcsKind::Etcd,
-            clusters: vec![(w.cluster.clone(), view)],
+            clusters: views,
             services: None,
         }),
         next_in: None,
@@ -951,7 +947,7 @@ async fn etcd_watch_once(
     let req = http
         .client()
         .post(&url)
-        .json(&etcd::watch_request(&w.prefix, revision + 1));
+        .json(&etcd::watch_request(&w.scope.prefix, revision + 1));
     let resp = tokio::select! {
         _ = cancel.cancelled() => return WatchEnd::Cancelled,
         r = tokio::time::timeout(http.timeout, req.send()) => r,
@@ -1006,27 +1002,36 @@ async fn etcd_watch_once(
                     );
                 }
                 Ok(etcd::WatchMessage::Events { revision, events }) => {
-                    let events = events
-                        .into_iter()
-                        .map(|e| {
+                    // One batch per cluster the events touch (keys of
+                    // other clusters under the namespace are left out).
+                    let mut by_cluster: Vec<Vec<(String, Option<Vec<u8>>)>> =
+                        vec![Vec::new(); w.scope.clusters.len()];
+                    for e in events {
+                        if let Some(i) = w.scope.cluster_of(&e.kv.key) {
                             let v = (e.kind == etcd::EventKind::Put).then_some(e.kv.value);
-                            (e.kv.key, v)
-                        })
-                        .collect();
-                    let b = Batch {
-                        source: id.clone(),
-                        at,
-                        latency: Duration::ZERO,
-                        result: Ok(Observation::DcsEvents {
-                            cluster: w.cluster.clone(),
-                            prefix: w.prefix.clone(),
-                            revision,
-                            events,
-                        }),
-                        next_in: None,
-                    };
-                    if tx.send(b).await.is_err() {
-                        return WatchEnd::Cancelled;
+                            by_cluster[i].push((e.kv.key, v));
+                        }
+                    }
+                    for (i, events) in by_cluster.into_iter().enumerate() {
+                        if events.is_empty() {
+                            continue;
+                        }
+                        let (cluster, prefix) = &w.scope.clusters[i];
+                        let b = Batch {
+                            source: id.clone(),
+                            at,
+                            latency: Duration::ZERO,
+                            result: Ok(Observation::DcsEvents {
+                                cluster: cluster.clone(),
+                                prefix: prefix.clone(),
+                                revision,
+                                events,
+                            }),
+                            next_in: None,
+                        };
+                        if tx.send(b).await.is_err() {
+                            return WatchEnd::Cancelled;
+                        }
                     }
                 }
             }
@@ -1034,7 +1039,8 @@ async fn etcd_watch_once(
     }
 }
 
-/// Watch one cluster's keys in Consul with blocking queries.
+/// Watch a scope's keys (every cluster of the namespace) in Consul with
+/// blocking queries.
 async fn run_consul_watch(
     w: Watcher,
     http: Http,
@@ -1053,12 +1059,11 @@ async fn run_consul_watch(
         let started = Instant::now();
         let r = tokio::select! {
             _ = cancel.cancelled() => return,
-            r = consul::kv_cluster(&http, &ep, &w.prefix, index, cfg.consul_wait) => r,
+            r = consul::kv_scope(&http, &ep, &w.scope, index, cfg.consul_wait) => r,
         };
         match r {
-            Ok(view) => {
+            Ok((new_index, views)) => {
                 failures = 0;
-                let new_index = view.revision;
                 let changed = new_index != index;
                 // An index going backwards means Consul reset: start over.
                 index = if new_index < index { 0 } else { new_index };
@@ -1068,7 +1073,7 @@ async fn run_consul_watch(
                     latency: started.elapsed(),
                     result: Ok(Observation::Dcs {
                         kind: DcsKind::Consul,
-                        clusters: vec![(w.cluster.clone(), view)],
+                        clusters: views,
                         services: None,
                     }),
                     next_in: None,
@@ -1315,11 +1320,16 @@ mod tests {
                 assert!(targets.iter().any(|t| t.port == 5432), "{targets:?}");
             }
         }
+        // One watch of the namespace, whatever the number of clusters.
         assert_eq!(p.watchers.len(), 1);
-        assert_eq!(&*p.watchers[0].id().name, "etcd watch /pg/pg-test/");
+        assert_eq!(&*p.watchers[0].id().name, "etcd watch /pg/");
+        assert_eq!(
+            p.watchers[0].scope.clusters,
+            [("pg-test".to_string(), "/pg/pg-test/".to_string())]
+        );
         let d = test_deployment(DcsKind::Consul);
         let p = plan(&d, &cfg, &http);
-        assert_eq!(p.watchers[0].prefix, "pg/pg-test/");
+        assert_eq!(p.watchers[0].scope.prefix, "pg/");
         assert!(
             p.pollers
                 .iter()
