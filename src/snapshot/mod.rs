@@ -82,7 +82,7 @@ impl ServiceObservation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fact<T> {
     pub value: T,
-    /// The source's name (`patroni 127.0.0.11:8008`, `etcd watch /pg/pg-test/`, …).
+    /// The source's name (`patroni 127.0.0.11:8008`, `etcd watch /pg/`, …).
     pub source: Arc<str>,
     #[serde(serialize_with = "ser_time")]
     pub observed_at: SystemTime,

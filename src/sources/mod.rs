@@ -182,11 +182,11 @@ impl fmt::Display for SourceKind {
 pub struct SourceId {
     pub kind: SourceKind,
     /// Display name with the endpoint: `patroni 127.0.0.11:8008`,
-    /// `prometheus http://127.0.0.10:9090`, `etcd watch /pg/pg-test/`, …
+    /// `prometheus http://127.0.0.10:9090`, `etcd watch /pg/`, …
     /// Shared by every fact the merger keeps and publishes from it.
     pub name: Arc<str>,
     /// What it covers: the member (patroni), node IP (probe, haproxy) or
-    /// cluster (DCS watch).
+    /// cluster (a DCS watch of one cluster, without a namespace).
     pub subject: Option<String>,
 }
 
@@ -259,7 +259,7 @@ impl Poller {
         match self {
             Poller::Patroni(p) => SourceId {
                 kind: SourceKind::Patroni,
-                name: p.name().to_string().into(),
+                name: Arc::from(p.name()),
                 subject: Some(p.endpoint.member.clone()),
             },
             Poller::Dcs {
@@ -271,7 +271,7 @@ impl Poller {
             },
             Poller::Prometheus(p) => SourceId {
                 kind: SourceKind::Prometheus,
-                name: p.name().to_string().into(),
+                name: Arc::from(p.name()),
                 subject: None,
             },
             Poller::Alertmanager { base } => SourceId {
@@ -281,7 +281,7 @@ impl Poller {
             },
             Poller::Haproxy(p) => SourceId {
                 kind: SourceKind::Haproxy,
-                name: p.name().to_string().into(),
+                name: Arc::from(p.name()),
                 subject: Some(p.ip.clone()),
             },
             Poller::Probe { ip, .. } => SourceId {
