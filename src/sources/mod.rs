@@ -763,9 +763,13 @@ async fn run_scheduler(
     let mut woken_while_running = vec![false; n];
     let mut running = futures::stream::FuturesUnordered::new();
     let max_running = poll_slots(&cfg);
+    // Batches done, waiting for room in the merger's channel. No poll
+    // starts while as many as there are pollers wait (a stalled merger
+    // stops the polling instead of growing the queue).
+    let mut outbox: std::collections::VecDeque<Batch> = std::collections::VecDeque::new();
     loop {
         let now = Due::now();
-        while running.len() < max_running {
+        while running.len() < max_running && outbox.len() < n {
             let Some(&Reverse((at, i))) = due.peek() else {
                 break;
             };
@@ -785,7 +789,7 @@ async fn run_scheduler(
                 (i, at, p, batch)
             }));
         }
-        let next = if running.len() < max_running {
+        let next = if running.len() < max_running && outbox.len() < n {
             due.peek().map(|r| r.0.0)
         } else {
             None
@@ -807,10 +811,18 @@ async fn run_scheduler(
                     at + delay
                 };
                 due.push(Reverse((next_due[i], i)));
-                if tx.send(batch).await.is_err() {
-                    return;
-                }
+                outbox.push_back(batch);
             }
+            // Handed over as the merger takes them: a merger busy building
+            // a snapshot never holds up the polls in flight.
+            permit = tx.reserve(), if !outbox.is_empty() => match permit {
+                Ok(permit) => {
+                    if let Some(b) = outbox.pop_front() {
+                        permit.send(b);
+                    }
+                }
+                Err(_) => return,
+            },
             _ = wake.notify.notified() => {
                 let now = Due::now();
                 for i in wake.take() {
