@@ -106,7 +106,7 @@ impl Default for SourcesConfig {
             interval: Duration::from_secs(2),
             request_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_millis(500),
-            max_in_flight: 128,
+            max_in_flight: 256,
             backoff_max: Duration::from_secs(10),
             prometheus_url: None,
             alertmanager_url: None,
