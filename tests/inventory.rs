@@ -44,7 +44,7 @@ fn names(d: &Deployment) -> Clusters {
 }
 
 fn ports(svcs: &[pigsty_tui::model::Service]) -> Vec<(String, u16)> {
-    svcs.iter().map(|s| (s.name.clone(), s.port)).collect()
+    svcs.iter().map(|s| (s.name.to_string(), s.port)).collect()
 }
 
 // ---------------------------------------------------------------- v1 --
@@ -474,7 +474,7 @@ fn v4_uses_victoria_metrics() {
         .iter()
         .find(|s| s.kind == ServiceKind::Prometheus)
         .unwrap();
-    assert_eq!(vm.name, "VictoriaMetrics");
+    assert_eq!(&*vm.name, "VictoriaMetrics");
     assert_eq!(vm.http_health.as_deref(), Some("/health"));
 }
 

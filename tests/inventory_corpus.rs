@@ -334,7 +334,7 @@ fn v4_victoria_with_vault_password_and_parent_group() {
     assert_eq!(core1.vars["pg_max_conn"], 500, "from the parent group");
     assert_eq!(core1.vars["pg_version"], 17);
     let meta = &d.infra[0];
-    let names: Vec<&str> = meta.services.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = meta.services.iter().map(|s| &*s.name).collect();
     assert!(names.contains(&"VictoriaMetrics"), "{names:?}");
     assert!(!names.contains(&"Prometheus"), "{names:?}");
     assert!(d.patroni_auth.is_none(), "vault-encrypted password");

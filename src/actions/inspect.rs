@@ -131,7 +131,7 @@ pub fn expected_ports(d: &Deployment, ip: &str) -> Vec<ExpectedPort> {
                 | ServiceKind::Patroni
                 | ServiceKind::HaproxyService
         );
-        push(s.port, s.name.clone(), critical);
+        push(s.port, s.name.to_string(), critical);
     }
     if let Some(inst) = node.instance
         && let Some(c) = d.cluster(&inst.cluster)

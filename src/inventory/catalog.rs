@@ -262,7 +262,7 @@ mod tests {
             check: Some("/primary".into()),
             selector: Some("[]".into()),
         });
-        assert_eq!(s.name, "Haproxy Primary");
+        assert_eq!(&*s.name, "Haproxy Primary");
         assert_eq!(s.port, 5433);
         assert!(s.purpose.contains("pgbouncer"));
     }

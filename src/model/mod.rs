@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -154,23 +155,25 @@ pub enum ServiceKind {
 pub struct Service {
     pub kind: ServiceKind,
     /// Component name as shown to the operator ("Patroni", "Haproxy Primary", …).
-    pub name: String,
+    /// (Its texts are shared by the copies of a cluster's service list
+    /// that every instance carries.)
+    pub name: Arc<str>,
     pub port: u16,
     pub proto: Proto,
     /// What it is for, one short line.
-    pub purpose: String,
+    pub purpose: Arc<str>,
     /// HTTP path answering a health check, where the service has one.
-    pub http_health: Option<String>,
+    pub http_health: Option<Arc<str>>,
 }
 
 impl Service {
     pub fn new(kind: ServiceKind, name: &str, port: u16, purpose: &str) -> Self {
         Service {
             kind,
-            name: name.to_string(),
+            name: Arc::from(name),
             port,
             proto: Proto::Tcp,
-            purpose: purpose.to_string(),
+            purpose: Arc::from(purpose),
             http_health: None,
         }
     }
@@ -181,7 +184,7 @@ impl Service {
     }
 
     pub fn with_health(mut self, path: &str) -> Self {
-        self.http_health = Some(path.to_string());
+        self.http_health = Some(Arc::from(path));
         self
     }
 }

@@ -376,12 +376,15 @@ impl Http {
                     ),
                 )
             };
-            if let Some(len) = resp.content_length()
+            let declared = resp.content_length();
+            if let Some(len) = declared
                 && len > MAX_BODY as u64
             {
                 return Err(too_large(format!("Content-Length {len}")));
             }
-            let mut body = Vec::new();
+            // Sized once when the length is declared (a Prometheus answer
+            // of a few MB would otherwise be copied as it doubles).
+            let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
             while let Some(chunk) = resp.chunk().await.map_err(|e| from_reqwest(source, &e))? {
                 if body.len() + chunk.len() > MAX_BODY {
                     return Err(too_large(format!(

@@ -731,6 +731,16 @@ fn poll_slots(cfg: &SourcesConfig) -> usize {
     (cfg.max_in_flight / 2).max(1)
 }
 
+/// The share of its period after which poller `i` is due again after its
+/// first poll, in (0, 1]: the fractional parts of multiples of the golden
+/// ratio, which spread any run of consecutive pollers (each kind's are
+/// consecutive) evenly over the period.
+fn spread_share(i: usize) -> f64 {
+    const PHI_FRACTION: f64 = 0.618_033_988_749_895;
+    let f = ((i as f64 + 1.0) * PHI_FRACTION).fract();
+    if f == 0.0 { 1.0 } else { f }
+}
+
 /// Runs every poller from one task (a large deployment has thousands):
 /// each is due at its period (longer while it fails, see
 /// [`SourcesConfig::backoff`]), at most [`poll_slots`] polls run at once,
@@ -761,6 +771,7 @@ async fn run_scheduler(
         (0..n).map(|i| Reverse((now, i))).collect();
     // Woken while its poll ran: due again as soon as it ends.
     let mut woken_while_running = vec![false; n];
+    let mut first_poll = vec![true; n];
     let mut running = futures::stream::FuturesUnordered::new();
     let max_running = poll_slots(&cfg);
     // Batches done, waiting for room in the merger's channel. No poll
@@ -799,11 +810,19 @@ async fn run_scheduler(
             Some((i, at, p, mut batch)) = running.next(), if !running.is_empty() => {
                 idle[i] = Some(p);
                 failures[i] = if failed(&batch) { failures[i] + 1 } else { 0 };
-                let delay = if failures[i] == 0 {
+                let mut delay = if failures[i] == 0 {
                     periods[i]
                 } else {
                     cfg.backoff(failures[i]).max(periods[i])
                 };
+                // Every source polls at once on start; after that first
+                // poll each is due again after a different share of its
+                // period, so the rounds spread over the interval instead
+                // of all of their requests (with their connections and
+                // buffers) being in flight at the same moment.
+                if std::mem::take(&mut first_poll[i]) {
+                    delay = delay.mul_f64(spread_share(i));
+                }
                 batch.next_in = Some(delay);
                 next_due[i] = if std::mem::take(&mut woken_while_running[i]) {
                     Due::now()

@@ -17,7 +17,7 @@ pub struct ProbeTarget {
     pub ip: std::sync::Arc<str>,
     pub port: u16,
     pub proto: Proto,
-    pub http_health: Option<String>,
+    pub http_health: Option<std::sync::Arc<str>>,
 }
 
 /// The outcome of probing one port (of the node whose probes these are).

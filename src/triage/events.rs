@@ -493,7 +493,7 @@ fn diff(d: &Deployment, prev: &Digest, cur: &Digest, at: SystemTime) -> Vec<Even
             .and_then(|n| {
                 n.services()
                     .find(|s| s.port == *port)
-                    .map(|s| s.name.clone())
+                    .map(|s| s.name.to_string())
             })
             .unwrap_or_else(|| format!("port {port}"));
         let inst = node.as_ref().and_then(|n| n.instance);

@@ -97,7 +97,7 @@ pub fn lines(view: &View, ip: &str, width: usize) -> Vec<Line<'static>> {
         .iter()
         .map(|(s, obs)| {
             let mut row = vec![
-                (s.name.clone(), t.text),
+                (s.name.to_string(), t.text),
                 (s.port.to_string(), t.text),
                 (
                     match s.proto {
@@ -119,7 +119,7 @@ pub fn lines(view: &View, ip: &str, width: usize) -> Vec<Line<'static>> {
             if prom {
                 row.push(opinion_cell(obs.prometheus_up, obs.stale, t));
             }
-            row.push((s.purpose.clone(), t.dim));
+            row.push((s.purpose.to_string(), t.dim));
             row
         })
         .collect();
