@@ -23,13 +23,27 @@ pub fn release_free_pages() {
 /// Make glibc's allocator use one arena for every thread (`M_ARENA_MAX`
 /// 1; `MALLOC_ARENA_MAX` in the environment still wins). Call first thing
 /// in `main`, before any thread starts. A no-op elsewhere.
+///
+/// Also fixes the size from which an allocation gets its own mapping at
+/// 128 KiB (`M_MMAP_THRESHOLD`; `MALLOC_MMAP_THRESHOLD_` still wins):
+/// glibc otherwise raises it to the largest block freed so far, and the
+/// few-MB answers of a large Prometheus then land in the heap, between
+/// long-lived blocks, where their pages stay resident after they are freed.
 pub fn one_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes the allocator's tuning; no thread
-        // has started yet.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 1);
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            // SAFETY: mallopt only changes the allocator's tuning; no
+            // thread has started yet.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 1);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            }
         }
     }
 }

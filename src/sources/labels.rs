@@ -6,24 +6,25 @@
 //! [`Interner`] kept by the poller hands out one shared `Arc<str>` per
 //! distinct text, across queries and polls: the samples of two rounds (the
 //! merger's and the one being read) share their strings instead of holding
-//! a copy each.
+//! a copy each. Whole label sets are shared the same way: the instant
+//! metrics of one instance carry the same set, held once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+/// One label: its name and value.
+type Pair = (Arc<str>, Arc<str>);
+
 /// A sample's labels, sorted by name (names are unique).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Labels(Box<[(Arc<str>, Arc<str>)]>);
+pub struct Labels(Arc<[Pair]>);
 
 impl Labels {
     /// Labels from pairs in any order (a later duplicate name wins).
-    pub fn new(mut pairs: Vec<(Arc<str>, Arc<str>)>) -> Self {
-        pairs.reverse();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        pairs.dedup_by(|a, b| a.0 == b.0);
-        Labels(pairs.into_boxed_slice())
+    pub fn new(pairs: Vec<Pair>) -> Self {
+        Labels(sorted(pairs).into())
     }
 
     /// The value of label `name`.
@@ -41,9 +42,9 @@ impl Labels {
     /// Take label `name` out.
     pub fn remove(&mut self, name: &str) -> Option<Arc<str>> {
         let i = self.0.binary_search_by(|(n, _)| (**n).cmp(name)).ok()?;
-        let mut v = std::mem::take(&mut self.0).into_vec();
+        let mut v = self.0.to_vec();
         let (_, value) = v.remove(i);
-        self.0 = v.into_boxed_slice();
+        self.0 = v.into();
         Some(value)
     }
 
@@ -86,33 +87,68 @@ impl Serialize for Labels {
     }
 }
 
-/// One shared copy of each distinct label text.
+/// Pairs sorted by name, a later duplicate name winning.
+fn sorted(mut pairs: Vec<Pair>) -> Vec<Pair> {
+    pairs.reverse();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs.dedup_by(|a, b| a.0 == b.0);
+    pairs
+}
+
+/// One shared copy of each distinct label text, and of each label set.
 #[derive(Debug, Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub struct Interner {
+    texts: HashSet<Arc<str>>,
+    sets: HashSet<Arc<[Pair]>>,
+}
 
 impl Interner {
     /// The shared copy of `s` (made on first sight).
     pub fn intern(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
+        if let Some(a) = self.texts.get(s) {
             return a.clone();
         }
         let a: Arc<str> = Arc::from(s);
-        self.0.insert(a.clone());
+        self.texts.insert(a.clone());
         a
     }
 
-    /// Forget the texts nothing else holds any more (after each poll: what
-    /// the last two rounds' samples name stays).
-    pub fn prune(&mut self) {
-        self.0.retain(|a| Arc::strong_count(a) > 1);
+    /// The shared label set of these pairs (in any order, a later
+    /// duplicate name winning; made on first sight).
+    pub fn labels(&mut self, pairs: Vec<Pair>) -> Labels {
+        let pairs = sorted(pairs);
+        if let Some(a) = self.sets.get(pairs.as_slice()) {
+            return Labels(a.clone());
+        }
+        let a: Arc<[Pair]> = pairs.into();
+        self.sets.insert(a.clone());
+        Labels(a)
     }
 
+    /// `labels` without label `name`, shared; with the removed value.
+    pub fn without(&mut self, labels: &Labels, name: &str) -> (Labels, Option<Arc<str>>) {
+        let Ok(i) = labels.0.binary_search_by(|(n, _)| (**n).cmp(name)) else {
+            return (labels.clone(), None);
+        };
+        let mut v = labels.0.to_vec();
+        let (_, value) = v.remove(i);
+        (self.labels(v), Some(value))
+    }
+
+    /// Forget the sets and texts nothing else holds any more (after each
+    /// poll: what the last two rounds' samples name stays).
+    pub fn prune(&mut self) {
+        self.sets.retain(|a| Arc::strong_count(a) > 1);
+        self.texts.retain(|a| Arc::strong_count(a) > 1);
+    }
+
+    /// How many distinct texts are held.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.texts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.texts.is_empty()
     }
 }
 
@@ -156,6 +192,50 @@ mod tests {
         drop(_c);
         i.prune();
         assert_eq!(i.len(), 1);
+        drop((a, b));
+        i.prune();
+        assert!(i.is_empty());
+    }
+
+    #[test]
+    fn label_sets_are_shared_and_pruned() {
+        let mut i = Interner::default();
+        let pair = |i: &mut Interner, n: &str, v: &str| (i.intern(n), i.intern(v));
+        let a = {
+            let p = vec![
+                pair(&mut i, "ins", "pg-test-1"),
+                pair(&mut i, "cls", "pg-test"),
+            ];
+            i.labels(p)
+        };
+        let b = {
+            let p = vec![
+                pair(&mut i, "cls", "pg-test"),
+                pair(&mut i, "ins", "pg-test-1"),
+            ];
+            i.labels(p)
+        };
+        assert!(Arc::ptr_eq(&a.0, &b.0), "one set whatever the order");
+        // The set of a combined query's sample without its part tag is
+        // the set of the same labels asked alone.
+        let tagged = {
+            let p = vec![
+                pair(&mut i, "__part", "3"),
+                pair(&mut i, "cls", "pg-test"),
+                pair(&mut i, "ins", "pg-test-1"),
+            ];
+            i.labels(p)
+        };
+        let (untagged, part) = i.without(&tagged, "__part");
+        assert_eq!(part.as_deref(), Some("3"));
+        assert!(Arc::ptr_eq(&untagged.0, &a.0));
+        drop((tagged, untagged, part));
+        i.prune();
+        assert_eq!(
+            i.len(),
+            4,
+            "cls, pg-test, ins, pg-test-1 still held by a and b"
+        );
         drop((a, b));
         i.prune();
         assert!(i.is_empty());

@@ -326,12 +326,14 @@ impl Poller {
     }
 
     /// Poll once and wrap the outcome in a batch.
-    async fn batch(&mut self, http: &Http) -> Batch {
+    /// `id` is [`Poller::id`], made once by the caller (a batch per poll
+    /// would otherwise make its names anew).
+    async fn batch(&mut self, http: &Http, id: SourceId) -> Batch {
         let at = SystemTime::now();
         let started = Instant::now();
         let result = self.poll(http).await;
         Batch {
-            source: self.id(),
+            source: id,
             at,
             latency: started.elapsed(),
             result,
@@ -591,7 +593,11 @@ pub async fn poll_once(deployment: Arc<Deployment>, cfg: SourcesConfig) -> Snaps
 pub async fn poll_once_state(deployment: &Deployment, cfg: SourcesConfig) -> State {
     let http = shared_http(&cfg);
     let Plan { mut pollers, .. } = plan(deployment, &cfg, &http);
-    let batches = futures::future::join_all(pollers.iter_mut().map(|p| p.batch(&http))).await;
+    let batches = futures::future::join_all(pollers.iter_mut().map(|p| {
+        let id = p.id();
+        p.batch(&http, id)
+    }))
+    .await;
     let mut state = State::new(&cfg);
     for b in batches {
         state.apply(b);
@@ -761,6 +767,7 @@ async fn run_scheduler(
     let now = Due::now();
     let n = pollers.len();
     let periods: Vec<Duration> = pollers.iter().map(|p| p.period(&cfg)).collect();
+    let ids: Vec<SourceId> = pollers.iter().map(Poller::id).collect();
     // A poller is `None` while its poll runs (the poll owns it).
     let mut idle: Vec<Option<Poller>> = pollers.into_iter().map(Some).collect();
     let mut failures = vec![0u32; n];
@@ -795,8 +802,9 @@ async fn run_scheduler(
                 continue;
             };
             let http = http.clone();
+            let id = ids[i].clone();
             running.push(Box::pin(async move {
-                let batch = p.batch(&http).await;
+                let batch = p.batch(&http, id).await;
                 (i, at, p, batch)
             }));
         }

@@ -376,7 +376,7 @@ impl<'de> serde::de::Visitor<'de> for LabelsSeed<'_, '_> {
                 ));
             }
         }
-        Ok(Labels::new(pairs))
+        Ok(self.0.interner.labels(pairs))
     }
 }
 
@@ -584,14 +584,14 @@ pub fn combined_query(exprs: &[&str]) -> String {
 
 /// Split the samples of a [`combined_query`] back into its `n` parts,
 /// removing the tag (samples without a valid tag are dropped).
-pub fn split_parts(samples: Vec<Sample>, n: usize) -> Vec<Vec<Sample>> {
+/// The labels left are shared through `interner` (the parts' samples of
+/// one instance then hold one set).
+pub fn split_parts(samples: Vec<Sample>, n: usize, interner: &mut Interner) -> Vec<Vec<Sample>> {
     let mut parts = vec![Vec::new(); n];
     for mut s in samples {
-        let Some(i) = s
-            .labels
-            .remove(PART_LABEL)
-            .and_then(|v| v.parse::<usize>().ok())
-        else {
+        let (labels, part) = interner.without(&s.labels, PART_LABEL);
+        s.labels = labels;
+        let Some(i) = part.and_then(|v| v.parse::<usize>().ok()) else {
             continue;
         };
         if let Some(p) = parts.get_mut(i) {
@@ -716,7 +716,10 @@ impl PromPoller {
             let q = combined_query(&firsts);
             match this.query("/api/v1/query", &[("query", q)]).await {
                 Ok(QueryData::Vector(v)) => {
-                    let parts = split_parts(v, chains.len());
+                    let parts = {
+                        let mut interner = this.interner.lock().unwrap_or_else(|e| e.into_inner());
+                        split_parts(v, chains.len(), &mut interner)
+                    };
                     return futures::future::join_all(chains.iter().zip(parts).map(
                         |((m, exprs), samples)| async move {
                             if samples.is_empty() {
@@ -1001,7 +1004,7 @@ mod tests {
         )
         .unwrap();
         let QueryData::Vector(v) = d else { panic!() };
-        let parts = split_parts(v, 2);
+        let parts = split_parts(v, 2, &mut Interner::default());
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].len(), 2);
         assert!(parts[1].is_empty());
