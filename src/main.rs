@@ -14,8 +14,16 @@ use pigsty_tui::inventory;
 use pigsty_tui::paths::Paths;
 use pigsty_tui::sources::SourcesConfig;
 
+/// jemalloc, which gives freed memory back to the OS (see `memory`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options (`malloc_conf`, under the crate's `_rjem_` prefix).
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static JEMALLOC_CONF: pigsty_tui::memory::ConfPtr =
+    pigsty_tui::memory::ConfPtr(pigsty_tui::memory::JEMALLOC_CONF.as_ptr());
+
 fn main() -> ExitCode {
-    pigsty_tui::memory::one_arena();
     pigsty_tui::app::install_error_hooks();
     let cli = Cli::parse();
     if cli.command.is_some() {

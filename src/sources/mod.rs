@@ -1181,7 +1181,6 @@ async fn run_merger(
     // at least ten builds' time between two (at most half an interval), so
     // the merger stays under ~10 % of a core however the batches trickle in.
     let mut next_build = tokio::time::Instant::now();
-    let mut next_trim = next_build;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -1201,12 +1200,6 @@ async fn run_merger(
                 }
             }
             _ = tick.tick() => {}
-        }
-        // The last round's garbage (the snapshot the UI let go of, the
-        // polls' buffers) goes back to the OS once per interval.
-        if tokio::time::Instant::now() >= next_trim {
-            crate::memory::release_free_pages();
-            next_trim = tokio::time::Instant::now() + cfg.interval;
         }
         let started = tokio::time::Instant::now();
         let snap = state.build(&deployment, SystemTime::now());
