@@ -8,7 +8,7 @@
 //! arena: about 10 MB at 1,000 instances). The binary (`src/main.rs`) makes
 //! jemalloc its global allocator with [`JEMALLOC_CONF`]: one arena, and
 //! pages handed back to the OS as soon as they are free. Measured at 1,000
-//! instances: resident heap 30–35 MB with glibc, 23–26 MB with this (README
+//! instances: resident heap 30–36 MB with glibc, 23–26 MB with this (README
 //! "Benchmarks").
 //!
 //! The library (tests, benches) keeps the system allocator.

@@ -1325,6 +1325,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn second_polls_spread_evenly_over_the_period() {
+        // Any run of consecutive pollers (each kind's are consecutive)
+        // lands in every tenth of the period about as often.
+        for (start, n) in [(0, 1000), (1000, 1000), (2000, 100)] {
+            let mut tenths = [0usize; 10];
+            for i in start..start + n {
+                let f = spread_share(i);
+                assert!(f > 0.0 && f <= 1.0, "share {f} of poller {i}");
+                tenths[((f * 10.0) as usize).min(9)] += 1;
+            }
+            let (lo, hi) = (n / 10 - n / 50 - 1, n / 10 + n / 50 + 1);
+            assert!(
+                tenths.iter().all(|&c| c >= lo && c <= hi),
+                "pollers {start}..{}: {tenths:?}",
+                start + n
+            );
+        }
+    }
+
+    #[test]
     fn plan_covers_every_source() {
         let d = test_deployment(DcsKind::Etcd);
         let cfg = SourcesConfig::default();
