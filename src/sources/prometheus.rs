@@ -766,9 +766,16 @@ impl PromPoller {
             }
             // One after the other: each answer is a few MB at a thousand
             // instances, and three of them read at once triple the peak.
+            // A transport error ends the poll (below), so the rest are not
+            // asked: a stalled Prometheus costs one timeout, not three.
             let mut out = Vec::with_capacity(this.queries.range.len());
             for (k, exprs) in &this.queries.range {
-                out.push((*k, this.first_nonempty(exprs, Some(window)).await));
+                let r = this.first_nonempty(exprs, Some(window)).await;
+                let failed = r.is_err();
+                out.push((*k, r));
+                if failed {
+                    break;
+                }
             }
             out
         };

@@ -122,7 +122,11 @@ impl Drop for ResumeOnDrop {
 #[tokio::test]
 async fn dry_run_readonly_and_confirmation_change_nothing() {
     let sb = sandbox();
-    let _s = sb.shared().await;
+    // Alone, with the replicas caught up: the switchover precheck rightly
+    // refuses a candidate more than 1 MiB behind, which a backup running
+    // beside this test (its checkpoint and WAL switch) briefly makes one.
+    let _s = sb.exclusive().await;
+    replicas_caught_up(sb).await;
     let state = tempfile::tempdir().unwrap();
     let st = state.path();
     let leader = sb.leader("pg-test").await.unwrap();
