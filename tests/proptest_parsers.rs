@@ -25,6 +25,7 @@ use pigsty_tui::app::tree::TreeItem;
 use pigsty_tui::app::{AppState, ClusterTab, Overlay};
 use pigsty_tui::model::{DcsKind, Deployment};
 use pigsty_tui::snapshot::{Snapshot, State};
+use pigsty_tui::sources::dcs::DcsScope;
 use pigsty_tui::sources::http::Response;
 use pigsty_tui::sources::prometheus::{InstantResult, Metric, PromReport, QueryData};
 use pigsty_tui::sources::{
@@ -212,8 +213,8 @@ proptest! {
     #[test]
     fn etcd_range(body in etcd_range_in()) {
         if let Some(r) = check(etcd::parse_range(ETCD, &body), ETCD, &["POST /v3/kv/range"])? {
-            let v = etcd::view_of("/pg/pg-test/", &r);
-            let _ = serde_json::to_string(&v).unwrap();
+            let scope = &DcsScope::of("/pg", &["pg-test"], true)[0];
+            let _ = serde_json::to_string(&etcd::scope_views(scope, &r)).unwrap();
         }
     }
 
@@ -289,7 +290,8 @@ proptest! {
     fn consul_kv(body in mutate::json_input(vec![json("sources/consul/kv.json")]),
                  status in prop::sample::select(&[200u16, 404][..]),
                  index in any::<i64>()) {
-        check(consul::parse_kv(CONSUL, "pg/pg-test/", index, status, &body), CONSUL, &["GET /v1/kv"])?;
+        let scope = &DcsScope::of("pg", &["pg-test"], false)[0];
+        check(consul::parse_kv_scope(CONSUL, scope, index, status, &body), CONSUL, &["GET /v1/kv"])?;
     }
 
     #[test]
@@ -458,7 +460,10 @@ proptest! {
         }
         let dcs = etcd::parse_range(ETCD, &range).map(|r| Observation::Dcs {
             kind: DcsKind::Etcd,
-            clusters: d.clusters.iter().map(|c| (c.name.clone(), etcd::view_of(&format!("/pg/{}/", c.name), &r))).collect(),
+            clusters: {
+                let names: Vec<&str> = d.clusters.iter().map(|c| c.name.as_str()).collect();
+                etcd::scope_views(&DcsScope::of("/pg", &names, true)[0], &r)
+            },
             services: None,
         });
         state.apply(batch(SourceKind::Etcd, ETCD, None, dcs));

@@ -48,25 +48,9 @@ pub fn consul_index(r: &Response) -> i64 {
         .unwrap_or(0)
 }
 
-/// Parse `/v1/kv/{prefix}?recurse` into the cluster's view. A 404 (no
-/// keys) is an empty view, not an error.
-pub fn parse_kv(
-    source: &str,
-    prefix: &str,
-    index: i64,
-    status: u16,
-    body: &[u8],
-) -> Result<DcsClusterView, SourceError> {
-    let (index, kvs) = parse_kv_pairs(source, index, status, body)?;
-    Ok(DcsClusterView::from_kvs(
-        prefix,
-        index,
-        kvs.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
-    ))
-}
-
 /// Parse `/v1/kv/{scope prefix}?recurse` into each cluster's view (all
-/// as of the answer's index, which they also return).
+/// as of the answer's index, which they also return). A 404 (no keys) is
+/// empty views, not an error.
 pub fn parse_kv_scope(
     source: &str,
     scope: &super::dcs::DcsScope,
@@ -359,9 +343,20 @@ mod tests {
 
     const SRC: &str = "consul 127.0.0.10:8500";
 
+    /// pg-test's view (and the index) from a `/v1/kv/pg/?recurse` answer.
+    fn parse_pg_test(
+        index: i64,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(i64, DcsClusterView), SourceError> {
+        let scope = &crate::sources::dcs::DcsScope::of("pg", &["pg-test"], false)[0];
+        parse_kv_scope(SRC, scope, index, status, body).map(|(i, mut v)| (i, v.remove(0).1))
+    }
+
     #[test]
     fn kv_of_a_cluster() {
-        let v = parse_kv(SRC, "pg/pg-test/", 120, 200, &fixture("consul/kv.json")).unwrap();
+        let (index, v) = parse_pg_test(120, 200, &fixture("consul/kv.json")).unwrap();
+        assert_eq!(index, v.revision);
         assert_eq!(v.leader.as_deref(), Some("pg-test-1"));
         assert_eq!(v.members.len(), 3);
         assert_eq!(v.members["pg-test-1"].role.as_deref(), Some("master"));
@@ -371,14 +366,14 @@ mod tests {
 
     #[test]
     fn kv_not_found_is_empty() {
-        let v = parse_kv(SRC, "pg/pg-none/", 7, 404, b"").unwrap();
+        let (_, v) = parse_pg_test(7, 404, b"").unwrap();
         assert_eq!(v.leader, None);
         assert_eq!(v.revision, 7);
     }
 
     #[test]
     fn kv_malformed() {
-        let e = parse_kv(SRC, "pg/pg-test/", 1, 200, b"[{\"Key\": ").unwrap_err();
+        let e = parse_pg_test(1, 200, b"[{\"Key\": ").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("consul 127.0.0.10:8500: malformed JSON"),

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::dcs::DcsClusterView;
+use super::dcs::{DcsClusterView, DcsScope};
 use super::http::{ErrorKind, Http, SourceError};
 
 /// An etcd endpoint: `http://127.0.0.10:2379`.
@@ -357,16 +357,10 @@ pub fn watch_request(prefix: &str, start_revision: i64) -> serde_json::Value {
 pub async fn range_scope(
     http: &Http,
     ep: &EtcdEndpoint,
-    scope: &super::dcs::DcsScope,
+    scope: &DcsScope,
 ) -> Result<Vec<(String, DcsClusterView)>, SourceError> {
     let range = range_prefix(http, ep, &scope.prefix).await?;
-    Ok(scope.views(
-        range.revision,
-        range
-            .kvs
-            .iter()
-            .map(|kv| (kv.key.as_str(), kv.value.as_slice())),
-    ))
+    Ok(scope_views(scope, &range))
 }
 
 /// Every key under `prefix`.
@@ -388,9 +382,9 @@ async fn range_prefix(http: &Http, ep: &EtcdEndpoint, prefix: &str) -> Result<Ra
     parse_range(&name, &r.body)
 }
 
-pub fn view_of(prefix: &str, range: &Range) -> DcsClusterView {
-    DcsClusterView::from_kvs(
-        prefix,
+/// Each cluster's view from a range of its scope's keys.
+pub fn scope_views(scope: &DcsScope, range: &Range) -> Vec<(String, DcsClusterView)> {
+    scope.views(
         range.revision,
         range
             .kvs
@@ -417,11 +411,17 @@ mod tests {
         assert_eq!(r["range_end"], "L3BnL3BnLXRlc3Qw");
     }
 
+    /// pg-test's view of a range of the `/pg/` namespace.
+    fn pg_test_view(r: &Range) -> DcsClusterView {
+        let scope = &DcsScope::of("/pg", &["pg-test"], true)[0];
+        scope_views(scope, r).remove(0).1
+    }
+
     #[test]
     fn range_of_a_cluster() {
         let r = parse_range(SRC, &fixture("etcd/range.json")).unwrap();
         assert!(r.revision > 0);
-        let v = view_of("/pg/pg-test/", &r);
+        let v = pg_test_view(&r);
         assert_eq!(v.leader.as_deref(), Some("pg-test-1"));
         assert_eq!(v.members.len(), 3);
         assert_eq!(v.members["pg-test-2"].state.as_deref(), Some("running"));
@@ -434,7 +434,7 @@ mod tests {
         // Recorded: Patroni 3.0.2 updating its keys, watched from the
         // revision after `range.json`.
         let r = parse_range(SRC, &fixture("etcd/range.json")).unwrap();
-        let mut v = view_of("/pg/pg-test/", &r);
+        let mut v = pg_test_view(&r);
         assert!(!v.history.is_empty());
         let before = v.optime;
         let mut split = JsonObjects::new();

@@ -39,15 +39,6 @@ impl Labels {
         self.get(name).is_some()
     }
 
-    /// Take label `name` out.
-    pub fn remove(&mut self, name: &str) -> Option<Arc<str>> {
-        let i = self.0.binary_search_by(|(n, _)| (**n).cmp(name)).ok()?;
-        let mut v = self.0.to_vec();
-        let (_, value) = v.remove(i);
-        self.0 = v.into();
-        Some(value)
-    }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -158,7 +149,7 @@ mod tests {
 
     #[test]
     fn sorted_lookup_remove_and_serialize() {
-        let mut l = Labels::from([("ins", "pg-test-1"), ("cls", "pg-test"), ("ip", "10.0.0.1")]);
+        let l = Labels::from([("ins", "pg-test-1"), ("cls", "pg-test"), ("ip", "10.0.0.1")]);
         assert_eq!(l.get("cls"), Some("pg-test"));
         assert_eq!(&l["ins"], "pg-test-1");
         assert_eq!(l.get("job"), None);
@@ -168,10 +159,11 @@ mod tests {
             serde_json::to_string(&l).unwrap(),
             r#"{"cls":"pg-test","ins":"pg-test-1","ip":"10.0.0.1"}"#
         );
-        assert_eq!(l.remove("ins").as_deref(), Some("pg-test-1"));
+        let (l, ins) = Interner::default().without(&l, "ins");
+        assert_eq!(ins.as_deref(), Some("pg-test-1"));
         assert_eq!(l.len(), 2);
         assert!(!l.contains("ins"));
-        assert_eq!(l.remove("ins"), None);
+        assert_eq!(Interner::default().without(&l, "ins").1, None);
     }
 
     #[test]
